@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/certinel/certinel/controllers"
+)
+
+type managerFlags struct {
+	kubeconfig              string
+	namespaces              []string
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionNamespace string
+	zap                     zap.Options
+}
+
+func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
+	f := &managerFlags{}
+	fs := pflag.NewFlagSet("certinel", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "path to a kubeconfig; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config")
+	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "comma-separated namespaces to watch (default: all)")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of /metrics; "0" disables it`)
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica writes")
+	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
+	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	f.zap.BindFlags(zfs)
+	fs.AddGoFlagSet(zfs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return f, nil
+}
+
+func runManager(args []string, stderr io.Writer) int {
+	f, err := parseManagerFlags(args, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		fmt.Fprintln(stderr, "certinel:", err)
+		return 2
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap), zap.WriteTo(stderr)))
+	log := ctrl.Log.WithName("setup")
+	if err := startManager(ctrl.SetupSignalHandler(), f); err != nil {
+		log.Error(err, "certinel stopped")
+		return 1
+	}
+	return 0
+}
+
+func startManager(ctx context.Context, f *managerFlags) error {
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cacheOpts := cache.Options{DefaultTransform: controllers.TrimForCache}
+	if len(f.namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range f.namespaces {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              "certinel.io",
+		LeaderElectionNamespace:       f.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := (&controllers.KeystoreReconciler{
+		Client:   mgr.GetClient(),
+		Live:     mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("certinel"),
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("set up keystore controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", cacheSynced(mgr)); err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("starting certinel", "version", version, "namespaces", f.namespaces, "leaderElection", f.leaderElect)
+	return mgr.Start(ctx)
+}
+
+// cacheSynced is ready once the informers of the watched kinds have synced.
+func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		for _, obj := range []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}} {
+			inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+			if err != nil {
+				return err
+			}
+			if !inf.HasSynced() {
+				return fmt.Errorf("cache of %T not synced", obj)
+			}
+		}
+		return nil
+	}
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return ctrl.GetConfig()
+}

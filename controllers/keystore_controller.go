@@ -1,0 +1,311 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/ownership"
+)
+
+const keystoreController = "keystores"
+
+// Event reasons of the keystore controller besides the badinput reasons.
+const (
+	ReasonKeystoresUpdated = "KeystoresUpdated"
+	ReasonKeystoresRemoved = "KeystoresRemoved"
+	ReasonPlaintextPassword = "PlaintextPassword"
+)
+
+// KeystoreReconciler writes Java keystores, truststores and certificate
+// descriptions for Secrets annotated with certinel.io/keystores or
+// certinel.io/cert-info (section 1 of the annotation contract).
+type KeystoreReconciler struct {
+	Client   client.Client // cached reads, writes
+	Live     client.Reader // reads of objects whose data the cache leaves out
+	Recorder events.EventRecorder
+}
+
+// Reconcile brings the outputs of one annotated Secret up to date.
+func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var src corev1.Secret
+	if err := r.Client.Get(ctx, req.NamespacedName, &src); err != nil || src.DeletionTimestamp != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	spec, err := annotations.ParseKeystoreSpec(src.Namespace, src.Annotations)
+	if err != nil {
+		return r.invalid(ctx, &src, err)
+	}
+	if !spec.Enabled() && isTarget(&src) {
+		return ctrl.Result{}, nil // a target's outputs belong to its source
+	}
+	if err := r.removeStale(ctx, &src, spec); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !spec.Enabled() {
+		return ctrl.Result{}, nil
+	}
+	in, err := r.inputs(ctx, &src, spec)
+	if err != nil {
+		return r.invalid(ctx, &src, err)
+	}
+	plan, err := keystore.NewPlan(in)
+	if err != nil {
+		return r.invalid(ctx, &src, err)
+	}
+	out, err := r.outputSecret(ctx, &src, spec)
+	if err != nil {
+		return r.invalid(ctx, &src, err)
+	}
+	if ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
+		return ctrl.Result{}, nil
+	}
+	if c := ownership.Keystores.Conflicts(out, plan.Keys); len(c) > 0 {
+		return r.invalid(ctx, &src, badinput.Errorf(badinput.DataKeyConflict,
+			"Secret %s already has data key(s) %s that certinel did not write; rename or remove them, or set %s to write elsewhere",
+			out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))
+	}
+	data, err := plan.Render()
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.wrote(ctx, &src, out, plan.Keys, spec)
+	return ctrl.Result{}, nil
+}
+
+// inputs reads everything the outputs depend on besides the spec.
+func (r *KeystoreReconciler) inputs(ctx context.Context, src *corev1.Secret, spec annotations.KeystoreSpec) (keystore.Inputs, error) {
+	in := keystore.Inputs{
+		Spec:    spec,
+		TLSCert: src.Data[annotations.TLSCertKey],
+		TLSKey:  src.Data[annotations.TLSKeyKey],
+		CACert:  src.Data[annotations.CACertKey],
+	}
+	if len(in.TLSCert) == 0 {
+		return in, badinput.Errorf(badinput.NoCertificate, "the Secret has no %s; certinel builds keystores from a TLS Secret (tls.crt, tls.key, optional ca.crt)", annotations.TLSCertKey)
+	}
+	if len(spec.Formats) > 0 && len(in.TLSKey) == 0 {
+		return in, badinput.Errorf(badinput.NoPrivateKey, "the Secret has no %s; a keystore needs the private key", annotations.TLSKeyKey)
+	}
+	var err error
+	if in.Password, err = r.password(ctx, src.Namespace, spec.Password); err != nil {
+		return in, err
+	}
+	for _, ref := range spec.TruststoreSources {
+		data, err := r.sourceData(ctx, ref)
+		if err != nil {
+			return in, err
+		}
+		in.Sources = append(in.Sources, keystore.Source{Ref: ref, Data: data})
+	}
+	return in, nil
+}
+
+func (r *KeystoreReconciler) password(ctx context.Context, namespace string, p annotations.Password) (string, error) {
+	switch {
+	case p.HasLiteral:
+		return p.Literal, nil
+	case p.SecretName == "":
+		return annotations.DefaultPassword, nil
+	}
+	var s corev1.Secret
+	err := readData(ctx, r.Client, r.Live, types.NamespacedName{Namespace: namespace, Name: p.SecretName}, &s)
+	if isNotFound(err) {
+		return "", badinput.Errorf(badinput.MissingPasswordSecret, "password Secret %s/%s (from %s) does not exist", namespace, p.SecretName, annotations.KeystorePasswordSecret)
+	} else if err != nil {
+		return "", err
+	}
+	pw, ok := s.Data[p.SecretKey]
+	if !ok {
+		return "", badinput.Errorf(badinput.MissingPasswordSecret, "password Secret %s/%s has no data key %q", namespace, p.SecretName, p.SecretKey)
+	}
+	if len(pw) == 0 {
+		return "", badinput.Errorf(badinput.InvalidPassword, "password Secret %s/%s key %q is empty", namespace, p.SecretName, p.SecretKey)
+	}
+	return string(pw), nil
+}
+
+func (r *KeystoreReconciler) sourceData(ctx context.Context, ref annotations.SourceRef) ([]byte, error) {
+	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+	var data []byte
+	var found bool
+	var err error
+	if ref.Kind == annotations.ConfigMapSource {
+		var cm corev1.ConfigMap
+		if err = readData(ctx, r.Client, r.Live, key, &cm); err == nil {
+			var s string
+			if s, found = cm.Data[ref.Key]; found {
+				data = []byte(s)
+			} else {
+				data, found = cm.BinaryData[ref.Key]
+			}
+		}
+	} else {
+		var s corev1.Secret
+		if err = readData(ctx, r.Client, r.Live, key, &s); err == nil {
+			data, found = s.Data[ref.Key]
+		}
+	}
+	switch {
+	case isNotFound(err):
+		return nil, badinput.Errorf(badinput.MissingTruststoreSource, "truststore source %s does not exist", ref)
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, badinput.Errorf(badinput.MissingSourceKey, "truststore source %s has no data key %q", ref, ref.Key)
+	}
+	return data, nil
+}
+
+// outputSecret returns the Secret the outputs go to: the source itself, the
+// existing target, or a new target (not yet created, empty UID).
+func (r *KeystoreReconciler) outputSecret(ctx context.Context, src *corev1.Secret, spec annotations.KeystoreSpec) (*corev1.Secret, error) {
+	if spec.Target == "" {
+		return src, nil
+	}
+	if spec.Target == src.Name {
+		return nil, badinput.Errorf(badinput.InvalidAnnotation, "%s names the Secret itself; remove it to write into this Secret", annotations.KeystoresTarget)
+	}
+	var target corev1.Secret
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: src.Namespace, Name: spec.Target}, &target)
+	if isNotFound(err) {
+		return newTarget(src, spec.Target), nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !controlledBy(&target, src) {
+		return nil, badinput.Errorf(badinput.TargetConflict,
+			"target Secret %s already exists and was not created by certinel for this Secret; pick another %s or delete it", spec.Target, annotations.KeystoresTarget)
+	}
+	return &target, nil
+}
+
+func newTarget(src *corev1.Secret, name string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: src.Namespace,
+			Labels:    map[string]string{"app.kubernetes.io/managed-by": "certinel"},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Secret", Name: src.Name, UID: src.UID, Controller: ptr(true),
+			}},
+		},
+		Type: corev1.SecretTypeOpaque,
+	}
+}
+
+// isTarget reports a Secret that certinel created for another Secret's outputs.
+func isTarget(s *corev1.Secret) bool {
+	ref := metav1.GetControllerOf(s)
+	return ref != nil && ref.Kind == "Secret" && ref.APIVersion == "v1"
+}
+
+func controlledBy(obj, owner metav1.Object) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == owner.GetUID()
+}
+
+// write creates or patches out so it holds data.
+func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp string, data map[string][]byte) error {
+	if out.UID == "" {
+		ownership.Keystores.Apply(out, fp, data)
+		writes.WithLabelValues(keystoreController, "create").Inc()
+		return r.Client.Create(ctx, out)
+	}
+	base := out.DeepCopy()
+	ownership.Keystores.Apply(out, fp, data)
+	writes.WithLabelValues(keystoreController, "patch").Inc()
+	return r.Client.Patch(ctx, out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// removeStale removes outputs that the spec no longer asks for: those in the
+// source when it has no outputs or writes them to a target, and those in
+// targets it no longer names. A target left empty is deleted; one that
+// somebody added data to is kept and released.
+func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret, spec annotations.KeystoreSpec) error {
+	if (!spec.Enabled() || spec.Target != "") && hasOutputs(src) {
+		if err := r.write(ctx, src, "", nil); err != nil {
+			return err
+		}
+		r.event(src, corev1.EventTypeNormal, ReasonKeystoresRemoved, "Remove", "removed the data keys certinel wrote, as the annotations no longer ask for them")
+	}
+	var targets corev1.SecretList
+	if err := r.Client.List(ctx, &targets, client.InNamespace(src.Namespace), client.MatchingFields{ownerIndex: src.Name}); err != nil {
+		return err
+	}
+	for i := range targets.Items {
+		t := &targets.Items[i]
+		if (spec.Enabled() && t.Name == spec.Target) || !controlledBy(t, src) {
+			continue
+		}
+		base := t.DeepCopy()
+		ownership.Keystores.Apply(t, "", nil)
+		var err error
+		if len(t.Data) == 0 {
+			writes.WithLabelValues(keystoreController, "delete").Inc()
+			err = client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion}))
+		} else {
+			t.OwnerReferences = nil
+			writes.WithLabelValues(keystoreController, "patch").Inc()
+			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		}
+		if err != nil {
+			return err
+		}
+		r.event(src, corev1.EventTypeNormal, ReasonKeystoresRemoved, "Remove", fmt.Sprintf("removed certinel's outputs from former target Secret %s", t.Name))
+	}
+	return nil
+}
+
+func hasOutputs(s *corev1.Secret) bool {
+	_, fp := s.Annotations[ownership.Keystores.FingerprintAnnotation]
+	return fp || len(ownership.Keystores.Owned(s)) > 0
+}
+
+func (r *KeystoreReconciler) wrote(ctx context.Context, src, out *corev1.Secret, keys []string, spec annotations.KeystoreSpec) {
+	msg := fmt.Sprintf("wrote %s", strings.Join(keys, ", "))
+	if out != src {
+		msg += " into Secret " + out.Name
+		r.event(out, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg+" from Secret "+src.Name)
+	}
+	r.event(src, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg)
+	if spec.Password.HasLiteral && len(spec.Formats) > 0 {
+		r.event(src, corev1.EventTypeWarning, ReasonPlaintextPassword, "Write",
+			fmt.Sprintf("the store password is in clear in annotation %s; put it in a Secret and use %s", annotations.KeystorePassword, annotations.KeystorePasswordSecret))
+	}
+	logf.FromContext(ctx).Info("wrote keystores", "output", out.Name, "keys", keys)
+}
+
+// invalid reports bad input on src and stops until the input changes.
+func (r *KeystoreReconciler) invalid(ctx context.Context, src *corev1.Secret, err error) (ctrl.Result, error) {
+	e, ok := badinput.As(err)
+	if !ok {
+		return ctrl.Result{}, err
+	}
+	invalidInputs.WithLabelValues(keystoreController, e.Reason).Inc()
+	logf.FromContext(ctx).Info("cannot write keystores: bad input", "reason", e.Reason, "message", e.Message)
+	r.event(src, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
+	return ctrl.Result{}, nil
+}
+
+func (r *KeystoreReconciler) event(obj *corev1.Secret, eventType, reason, action, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", note)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,119 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/certinel/certinel/pkg/annotations"
+)
+
+// Cache indexes of the keystore controller.
+const (
+	// referenceIndex maps a Secret to the objects its outputs read:
+	// "secret:ns/name" and "configmap:ns/name".
+	referenceIndex = "certinel.io/keystore-references"
+	// ownerIndex maps a target Secret to the name of the Secret it was created for.
+	ownerIndex = "certinel.io/keystore-owner"
+)
+
+// SetupWithManager registers the indexes and watches: an annotated Secret is
+// reconciled when it changes, when its target changes, and when a Secret or
+// ConfigMap it reads (password, truststore source) changes.
+func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &corev1.Secret{}, ownerIndex, indexOwner); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(keystoreController).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests)).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers)).
+		Complete(r)
+}
+
+func indexReferences(obj client.Object) []string {
+	spec, err := annotations.ParseKeystoreSpec(obj.GetNamespace(), obj.GetAnnotations())
+	if err != nil || !spec.Enabled() {
+		return nil
+	}
+	var out []string
+	for _, ref := range spec.References(obj.GetNamespace()) {
+		out = append(out, referenceKey(string(ref.Kind), ref.Namespace, ref.Name))
+	}
+	return out
+}
+
+func indexOwner(obj client.Object) []string {
+	s := obj.(*corev1.Secret)
+	if !isTarget(s) {
+		return nil
+	}
+	return []string{ownerName(s)}
+}
+
+func ownerName(s *corev1.Secret) string {
+	for _, ref := range s.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			return ref.Name
+		}
+	}
+	return ""
+}
+
+func referenceKey(kind, namespace, name string) string {
+	return strings.ToLower(kind) + ":" + namespace + "/" + name
+}
+
+// secretRequests maps a Secret event to the Secrets to reconcile: itself when
+// it asks for outputs or holds some, its source when it is a target, and
+// every Secret that reads it.
+func (r *KeystoreReconciler) secretRequests(ctx context.Context, obj client.Object) []reconcile.Request {
+	s := obj.(*corev1.Secret)
+	reqs := r.referrers(ctx, obj)
+	switch {
+	case isTarget(s):
+		reqs = append(reqs, request(s.Namespace, ownerName(s)))
+	case wantsOrHasOutputs(s):
+		reqs = append(reqs, request(s.Namespace, s.Name))
+	}
+	return reqs
+}
+
+func wantsOrHasOutputs(s *corev1.Secret) bool {
+	_, ks := s.Annotations[annotations.Keystores]
+	_, ci := s.Annotations[annotations.CertInfo]
+	return ks || ci || hasOutputs(s)
+}
+
+// referrers maps a Secret or ConfigMap to the Secrets whose outputs read it.
+func (r *KeystoreReconciler) referrers(ctx context.Context, obj client.Object) []reconcile.Request {
+	kind := string(annotations.SecretSource)
+	if _, ok := obj.(*corev1.ConfigMap); ok {
+		kind = string(annotations.ConfigMapSource)
+	}
+	var list corev1.SecretList
+	if err := r.Client.List(ctx, &list, client.MatchingFields{referenceIndex: referenceKey(kind, obj.GetNamespace(), obj.GetName())}); err != nil {
+		logf.FromContext(ctx).Error(err, "cannot list the Secrets that read an object", "object", client.ObjectKeyFromObject(obj))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, s := range list.Items {
+		reqs = append(reqs, request(s.Namespace, s.Name))
+	}
+	return reqs
+}
+
+func request(namespace, name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: name}}
+}

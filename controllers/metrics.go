@@ -1,0 +1,21 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	invalidInputs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_invalid_input_total",
+		Help: "Reconciles that stopped on bad user input, by controller and Event reason.",
+	}, []string{"controller", "reason"})
+	writes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_writes_total",
+		Help: "Objects certinel created, patched or deleted, by controller and verb.",
+	}, []string{"controller", "verb"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(invalidInputs, writes)
+}

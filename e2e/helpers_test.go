@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certinel/certinel/e2e/framework"
+)
+
+// namespace creates a namespace for one test.
+func namespace(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	ns := "e2e-" + hex.EncodeToString(b)
+	kubectl(t, "", "create", "namespace", ns)
+	return ns
+}
+
+// kubectl runs kubectl as the admin user and fails the test on error.
+func kubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, err := cluster.Kubectl(context.Background(), stdin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// applyTLSSecret applies a cert-manager style kubernetes.io/tls Secret.
+func applyTLSSecret(t *testing.T, ns, name string, tls *framework.TLS, annotations map[string]string) {
+	t.Helper()
+	kubectl(t, tls.SecretYAML(ns, name, annotations), "apply", "-f", "-")
+}
+
+func newTLS(t *testing.T, enc framework.KeyEncoding) *framework.TLS {
+	t.Helper()
+	tls, err := framework.NewTLS("app.example.com", enc, "app.example.com", "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls
+}
+
+func getSecret(t *testing.T, ns, name string) *corev1.Secret {
+	t.Helper()
+	var s corev1.Secret
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// eventually polls cond every 100ms until it returns "" or timeout passes;
+// the last message it returned explains the failure.
+func eventually(t *testing.T, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitForKeys waits until the Secret has every key and returns it.
+func waitForKeys(t *testing.T, ns, name string, keys ...string) *corev1.Secret {
+	t.Helper()
+	var s *corev1.Secret
+	eventually(t, 30*time.Second, func() string {
+		s = getSecret(t, ns, name)
+		for _, k := range keys {
+			if _, ok := s.Data[k]; !ok {
+				return "Secret " + name + " has no " + k + yet(s)
+			}
+		}
+		return ""
+	})
+	return s
+}
+
+func yet(s *corev1.Secret) string {
+	keys := make([]string, 0, len(s.Data))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	return " (has " + strings.Join(keys, ",") + ")"
+}
+
+// waitForEvent waits for an Event with reason on the named object and
+// returns its message.
+func waitForEvent(t *testing.T, ns, name, reason string) string {
+	t.Helper()
+	var msg string
+	eventually(t, 30*time.Second, func() string {
+		var list corev1.EventList
+		if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			return err.Error()
+		}
+		for _, e := range list.Items {
+			if e.InvolvedObject.Name == name && e.Reason == reason {
+				msg = e.Message
+				return ""
+			}
+		}
+		return "no Event " + reason + " on " + name
+	})
+	return msg
+}
+
+// writeFile writes data into the test's temp directory.
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runCmd runs a command and returns its combined output, failing on error.
+func runCmd(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// mustContain fails unless s contains every want.
+func mustContain(t *testing.T, what, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Fatalf("%s does not contain %q:\n%s", what, w, s)
+		}
+	}
+}
+
+// runErr runs a command and returns its combined output and error.
+func runErr(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}

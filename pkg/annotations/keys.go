@@ -1,0 +1,115 @@
+// Package annotations is certinel's user interface: every annotation key,
+// every data key certinel writes, and the parsing and validation of their
+// values. Controllers never spell a key themselves.
+//
+// The contract is ../shared/design/annotations.md; the README documents each
+// key as it is implemented.
+package annotations
+
+// Prefix starts every certinel annotation.
+const Prefix = "certinel.io/"
+
+// Section 1: keystores and truststores, on a Secret holding tls.crt and tls.key.
+const (
+	// Keystores asks for keystores: "jks", "pkcs12" or both, comma-separated.
+	Keystores = Prefix + "keystores"
+	// KeystorePasswordSecret names the Secret holding the store password:
+	// "name" or "name/key" in the same namespace; key defaults to "password".
+	KeystorePasswordSecret = Prefix + "keystore-password-secret"
+	// KeystorePassword is the store password in clear (discouraged).
+	KeystorePassword = Prefix + "keystore-password"
+	// KeystoreAlias is the alias of the private key entry.
+	KeystoreAlias = Prefix + "keystore-alias"
+	// PKCS12Profile selects the PKCS#12 encryption profile.
+	PKCS12Profile = Prefix + "pkcs12-profile"
+	// TruststoreSources lists extra CA sources merged into the truststores.
+	TruststoreSources = Prefix + "truststore-sources"
+	// KeystoresTarget names a Secret in the same namespace that receives
+	// everything certinel generates from this Secret, instead of the Secret itself.
+	KeystoresTarget = Prefix + "keystores-target"
+	// CertInfo "true" writes tls.crt.info and ca.crt.info.
+	CertInfo = Prefix + "cert-info"
+)
+
+// Section 2: CA bundle injection.
+const (
+	InjectCAFrom          = Prefix + "inject-ca-from"
+	InjectCAFromConfigMap = Prefix + "inject-ca-from-configmap"
+	InjectCAKey           = Prefix + "inject-ca-key"
+)
+
+// Section 3: Routes and Ingresses.
+const (
+	CertsFromSecret         = Prefix + "certs-from-secret"
+	DestinationCAFromSecret = Prefix + "destination-ca-from-secret"
+	InjectCA                = Prefix + "inject-ca"
+	// AllowExportTo on a Secret holding a private key lists the namespaces
+	// (or "*") it may be copied to.
+	AllowExportTo = Prefix + "allow-export-to"
+)
+
+// Section 4: reload of workloads.
+const (
+	ReloadSecrets    = Prefix + "reload-secrets"
+	ReloadConfigMaps = Prefix + "reload-configmaps"
+	Reload           = Prefix + "reload"
+	ReloadIgnore     = Prefix + "reload-ignore"
+	ConfigHash       = Prefix + "config-hash"
+)
+
+// Section 5: certificate expiry.
+const (
+	Monitor       = Prefix + "monitor"
+	ExpiryWarning = Prefix + "expiry-warning"
+)
+
+// Bookkeeping that certinel writes on the objects it changes.
+const (
+	// ManagedKeys lists, sorted and comma-separated, the data keys certinel
+	// wrote on this object. certinel never touches a data key not listed here.
+	ManagedKeys = Prefix + "managed-keys"
+	// KeystoresFingerprint is an HMAC, keyed with the store password, of every
+	// input of the keystores. The stores are rebuilt only when it changes.
+	KeystoresFingerprint = Prefix + "keystores-fingerprint"
+)
+
+// Data keys read from a TLS Secret (kubernetes.io/tls, as cert-manager writes it).
+const (
+	TLSCertKey = "tls.crt"
+	TLSKeyKey  = "tls.key"
+	CACertKey  = "ca.crt"
+)
+
+// Data keys certinel writes for section 1.
+const (
+	KeystoreJKSKey      = "keystore.jks"
+	TruststoreJKSKey    = "truststore.jks"
+	KeystorePKCS12Key   = "keystore.p12"
+	TruststorePKCS12Key = "truststore.p12"
+	TLSCertInfoKey      = "tls.crt.info"
+	CACertInfoKey       = "ca.crt.info"
+)
+
+// KeystoreOutputKeys is every data key the keystore feature may write.
+var KeystoreOutputKeys = []string{
+	CACertInfoKey, KeystoreJKSKey, KeystorePKCS12Key,
+	TLSCertInfoKey, TruststoreJKSKey, TruststorePKCS12Key,
+}
+
+// Defaults.
+const (
+	DefaultPassword          = "changeit"
+	DefaultAlias             = "certificate"
+	DefaultPasswordSecretKey = "password"
+	DefaultSourceKey         = CACertKey
+)
+
+// HasAny reports whether annotations contain any certinel key.
+func HasAny(annotations map[string]string) bool {
+	for k := range annotations {
+		if len(k) > len(Prefix) && k[:len(Prefix)] == Prefix {
+			return true
+		}
+	}
+	return false
+}

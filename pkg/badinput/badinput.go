@@ -1,0 +1,50 @@
+// Package badinput is the error type for problems a user must fix in their
+// objects: a malformed certificate, an unknown annotation value, a missing
+// referenced Secret. Each carries a CamelCase reason that becomes the reason of
+// the Warning Event certinel emits, and a message that says what to fix.
+package badinput
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a problem with user input. It is never retried: certinel waits for
+// the input to change.
+type Error struct {
+	Reason  string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given reason and a formatted message.
+func Errorf(reason, format string, args ...any) error {
+	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// As returns the *Error inside err, if there is one.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Reasons used across certinel. Keep them stable: users alert on them.
+const (
+	MalformedPEM            = "MalformedPEM"
+	NoCertificate           = "NoCertificate"
+	NoPrivateKey            = "NoPrivateKey"
+	EncryptedPrivateKey     = "EncryptedPrivateKey"
+	UnsupportedKeyType      = "UnsupportedKeyType"
+	KeyCertificateMismatch  = "KeyCertificateMismatch"
+	InvalidAnnotation       = "InvalidAnnotation"
+	UnknownKeystoreFormat   = "UnknownKeystoreFormat"
+	UnknownPKCS12Profile    = "UnknownPKCS12Profile"
+	MissingPasswordSecret   = "MissingPasswordSecret"
+	InvalidPassword         = "InvalidPassword"
+	MissingTruststoreSource = "MissingTruststoreSource"
+	MissingSourceKey        = "MissingSourceKey"
+	DataKeyConflict         = "DataKeyConflict"
+	TargetConflict          = "TargetConflict"
+)

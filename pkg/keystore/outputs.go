@@ -1,0 +1,134 @@
+package keystore
+
+import (
+	"crypto/x509"
+	"slices"
+
+	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/certinfo"
+	"github.com/certinel/certinel/pkg/fingerprint"
+	"github.com/certinel/certinel/pkg/pki"
+)
+
+// Source is the data of one truststore source, as read from the cluster.
+type Source struct {
+	Ref  annotations.SourceRef
+	Data []byte
+}
+
+// Inputs is everything the outputs of one annotated Secret depend on.
+type Inputs struct {
+	Spec     annotations.KeystoreSpec
+	TLSCert  []byte // tls.crt of the annotated Secret
+	TLSKey   []byte // tls.key
+	CACert   []byte // ca.crt, may be empty
+	Password string
+	Sources  []Source
+}
+
+// Plan is the validated, parsed form of Inputs: its fingerprint and the data
+// keys it produces are known without building anything.
+type Plan struct {
+	Fingerprint string
+	Keys        []string
+
+	spec     annotations.KeystoreSpec
+	keyPair  *pki.KeyPair        // nil when no keystore is asked for
+	chain    []*x509.Certificate // tls.crt, leaf first
+	caCerts  []*x509.Certificate // ca.crt, in order
+	trusted  []*x509.Certificate // ca.crt and sources, unique and sorted
+	password string
+}
+
+// NewPlan parses and validates in. Any problem is a *badinput.Error whose
+// message names the data key or source at fault.
+func NewPlan(in Inputs) (*Plan, error) {
+	p := &Plan{spec: in.Spec, password: in.Password}
+	if len(in.Spec.Formats) > 0 && in.Password == "" {
+		return nil, badinput.Errorf(badinput.InvalidPassword, "the keystore password is empty")
+	}
+	var err error
+	if len(in.Spec.Formats) > 0 {
+		if p.keyPair, err = pki.ParseKeyPair(in.TLSCert, in.TLSKey); err != nil {
+			return nil, prefix(err, "tls.crt/tls.key: ")
+		}
+		p.chain = p.keyPair.Chain
+	} else if p.chain, err = pki.ParseCertificates(in.TLSCert); err != nil {
+		// cert-info alone needs no private key
+		return nil, prefix(err, "tls.crt: ")
+	}
+	if len(in.CACert) > 0 {
+		if p.caCerts, err = pki.ParseCertificates(in.CACert); err != nil {
+			return nil, prefix(err, "ca.crt: ")
+		}
+	}
+	trusted := slices.Clone(p.caCerts)
+	for _, s := range in.Sources {
+		certs, err := pki.ParseCertificates(s.Data)
+		if err != nil {
+			return nil, prefix(err, "truststore source "+s.Ref.String()+": ")
+		}
+		trusted = append(trusted, certs...)
+	}
+	p.trusted = pki.UniqueSorted(trusted)
+	p.Keys = in.Spec.OutputKeys(len(p.caCerts) > 0)
+	p.Fingerprint = p.fingerprint()
+	return p, nil
+}
+
+func prefix(err error, s string) error {
+	if e, ok := badinput.As(err); ok {
+		return &badinput.Error{Reason: e.Reason, Message: s + e.Message}
+	}
+	return err
+}
+
+// fingerprint covers every input as parsed (so re-encoding the same PEM
+// changes nothing), keyed with the password so a password change counts.
+func (p *Plan) fingerprint() string {
+	parts := [][]byte{[]byte(p.spec.Alias), []byte(p.spec.Profile)}
+	if p.keyPair != nil {
+		keyDER, _ := x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
+		parts = append(parts, []byte("key"), keyDER)
+	}
+	for _, f := range p.spec.Formats {
+		parts = append(parts, []byte("format:"+f))
+	}
+	for _, k := range p.Keys {
+		parts = append(parts, []byte("key:"+k))
+	}
+	for _, c := range p.chain {
+		parts = append(parts, []byte("chain"), c.Raw)
+	}
+	for _, c := range p.caCerts {
+		parts = append(parts, []byte("ca"), c.Raw)
+	}
+	for _, c := range p.trusted {
+		parts = append(parts, []byte("trusted"), c.Raw)
+	}
+	return fingerprint.Of([]byte(p.password), parts...)
+}
+
+// Render builds every output. It is the expensive step: call it only when
+// the fingerprint differs from the one recorded on the output Secret.
+func (p *Plan) Render() (map[string][]byte, error) {
+	out := make(map[string][]byte, len(p.Keys))
+	req := Request{KeyPair: p.keyPair, CAs: p.trusted, Password: p.password, Alias: p.spec.Alias, Profile: p.spec.Profile}
+	for _, f := range p.spec.Formats {
+		stores, err := Build(f, req)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range stores {
+			out[k] = v
+		}
+	}
+	if p.spec.CertInfo {
+		out[annotations.TLSCertInfoKey] = []byte(certinfo.Describe(p.chain))
+		if len(p.caCerts) > 0 {
+			out[annotations.CACertInfoKey] = []byte(certinfo.Describe(p.caCerts))
+		}
+	}
+	return out, nil
+}
