@@ -47,14 +47,11 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return r.invalid(ctx, &src, err)
 	}
-	if !spec.Enabled() && isTarget(&src) {
-		return ctrl.Result{}, nil // a target's outputs belong to its source
-	}
-	if err := r.removeStale(ctx, &src, spec); err != nil {
-		return ctrl.Result{}, err
-	}
 	if !spec.Enabled() {
-		return ctrl.Result{}, nil
+		if isTarget(&src) {
+			return ctrl.Result{}, nil // a target's outputs belong to its source
+		}
+		return ctrl.Result{}, r.removeStale(ctx, &src, nil)
 	}
 	in, err := r.inputs(ctx, &src, spec)
 	if err != nil {
@@ -68,23 +65,23 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return r.invalid(ctx, &src, err)
 	}
-	if ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
-		return ctrl.Result{}, nil
+	if !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
+		if c := ownership.Keystores.Conflicts(out, plan.Keys); len(c) > 0 {
+			return r.invalid(ctx, &src, badinput.Errorf(badinput.DataKeyConflict,
+				"Secret %s already has data key(s) %s that certinel did not write; rename or remove them, or set %s to write elsewhere",
+				out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))
+		}
+		data, err := plan.Render()
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.wrote(ctx, &src, out, plan.Keys, spec)
 	}
-	if c := ownership.Keystores.Conflicts(out, plan.Keys); len(c) > 0 {
-		return r.invalid(ctx, &src, badinput.Errorf(badinput.DataKeyConflict,
-			"Secret %s already has data key(s) %s that certinel did not write; rename or remove them, or set %s to write elsewhere",
-			out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))
-	}
-	data, err := plan.Render()
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
-		return ctrl.Result{}, err
-	}
-	r.wrote(ctx, &src, out, plan.Keys, spec)
-	return ctrl.Result{}, nil
+	// Make before break: former outputs go only once the current one is written.
+	return ctrl.Result{}, r.removeStale(ctx, &src, out)
 }
 
 // inputs reads everything the outputs depend on besides the spec.
@@ -232,12 +229,12 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 	return r.Client.Patch(ctx, out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
-// removeStale removes outputs that the spec no longer asks for: those in the
-// source when it has no outputs or writes them to a target, and those in
-// targets it no longer names. A target left empty is deleted; one that
-// somebody added data to is kept and released.
-func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret, spec annotations.KeystoreSpec) error {
-	if (!spec.Enabled() || spec.Target != "") && hasOutputs(src) {
+// removeStale removes the outputs of src from every Secret but current (nil
+// when src asks for no outputs): from src itself when the outputs moved to a
+// target, and from targets it no longer names. A target left empty is
+// deleted; one that somebody added data to is kept and released.
+func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret, current *corev1.Secret) error {
+	if current != src && hasOutputs(src) {
 		if err := r.write(ctx, src, "", nil); err != nil {
 			return err
 		}
@@ -249,7 +246,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 	}
 	for i := range targets.Items {
 		t := &targets.Items[i]
-		if (spec.Enabled() && t.Name == spec.Target) || !controlledBy(t, src) {
+		if (current != nil && t.Name == current.Name) || !controlledBy(t, src) {
 			continue
 		}
 		base := t.DeepCopy()

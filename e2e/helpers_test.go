@@ -83,7 +83,10 @@ func waitForKeys(t *testing.T, ns, name string, keys ...string) *corev1.Secret {
 	t.Helper()
 	var s *corev1.Secret
 	eventually(t, 30*time.Second, func() string {
-		s = getSecret(t, ns, name)
+		s = &corev1.Secret{}
+		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
+			return err.Error()
+		}
 		for _, k := range keys {
 			if _, ok := s.Data[k]; !ok {
 				return "Secret " + name + " has no " + k + yet(s)
