@@ -23,8 +23,8 @@ const keystoreController = "keystores"
 
 // Event reasons of the keystore controller besides the badinput reasons.
 const (
-	ReasonKeystoresUpdated = "KeystoresUpdated"
-	ReasonKeystoresRemoved = "KeystoresRemoved"
+	ReasonKeystoresUpdated  = "KeystoresUpdated"
+	ReasonKeystoresRemoved  = "KeystoresRemoved"
 	ReasonPlaintextPassword = "PlaintextPassword"
 )
 

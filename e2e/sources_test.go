@@ -22,7 +22,7 @@ func TestTruststoreSources(t *testing.T) {
 	// cached, so certinel reads it from the API server
 	kubectl(t, "", "-n", shared, "create", "secret", "generic", "corp-ca", "--from-literal=ca.crt="+string(other.CA))
 	applyTLSSecret(t, ns, "app-tls", tls, map[string]string{
-		annKeystores:                   "jks",
+		annKeystores:                     "jks",
 		"certinel.io/truststore-sources": "configmap:partner-ca/bundle.pem, secret:" + shared + "/corp-ca",
 	})
 	s := waitForKeys(t, ns, "app-tls", "truststore.jks")
