@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	cluster  *framework.Cluster
-	certinel *framework.Certinel
+	cluster     *framework.Cluster
+	certinel    *framework.Certinel
+	certinelBin string
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +32,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer cluster.Stop()
-	bin, err := framework.BuildCertinel(cluster.Root, cluster.Dir)
+	certinelBin, err = framework.BuildCertinel(cluster.Root, cluster.Dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -42,7 +43,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	logPath := filepath.Join(cluster.Dir, "certinel.log")
-	if certinel, err = framework.StartCertinel(ctx, bin, kubeconfig, logPath, "--zap-log-level=debug"); err != nil {
+	if certinel, err = framework.StartCertinel(ctx, certinelBin, kubeconfig, logPath, "--zap-log-level=debug"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
