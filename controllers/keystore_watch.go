@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -27,7 +28,7 @@ const (
 // SetupWithManager registers the indexes and watches: an annotated Secret is
 // reconciled when it changes, when its target changes, and when a Secret or
 // ConfigMap it reads (password, truststore source) changes.
-func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
 		return err
@@ -37,6 +38,7 @@ func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(keystoreController).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests)).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers)).
 		Complete(r)

@@ -33,6 +33,9 @@ type managerFlags struct {
 	probeAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
+	qps                     float32
+	burst                   int
+	concurrency             int
 	zap                     zap.Options
 }
 
@@ -46,6 +49,9 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica writes")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
+	fs.Float32Var(&f.qps, "kube-api-qps", 200, "client-side limit of API requests per second (the API server's priority and fairness applies too)")
+	fs.IntVar(&f.burst, "kube-api-burst", 300, "client-side burst of API requests")
+	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 4, "objects each controller works on at once")
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
 	fs.AddGoFlagSet(zfs)
@@ -80,6 +86,8 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	cfg.QPS, cfg.Burst = f.qps, f.burst
+	cfg.UserAgent = "certinel/" + version
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -110,7 +118,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		Client:   mgr.GetClient(),
 		Live:     mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("certinel"),
-	}).SetupWithManager(ctx, mgr); err != nil {
+	}).SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 		return fmt.Errorf("set up keystore controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

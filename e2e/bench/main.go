@@ -1,0 +1,254 @@
+// Command bench measures certinel against a local API server: N annotated
+// TLS Secrets exist before certinel starts; it reports the time until all
+// hold keystore.jks, certinel's memory and CPU, and the API writes during a
+// quiet period and across a restart. It reports; it does not judge.
+//
+//	make bench BENCH_FLAGS="-secrets 1000 -quiet 60s"
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certinel/certinel/e2e/framework"
+)
+
+const namespace = "bench"
+
+func main() {
+	n := flag.Int("secrets", 1000, "annotated TLS Secrets created before certinel starts")
+	quiet := flag.Duration("quiet", time.Minute, "quiet period after convergence in which writes are counted")
+	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
+	flag.Parse()
+	report, err := run(*n, *quiet)
+	fmt.Print(report)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
+		_ = os.WriteFile(*out, []byte(report), 0o644)
+	}
+}
+
+func run(n int, quiet time.Duration) (string, error) {
+	ctx := context.Background()
+	var r strings.Builder
+	cluster, err := framework.StartCluster(false)
+	if err != nil {
+		return "", err
+	}
+	defer cluster.Stop()
+	bin, err := framework.BuildCertinel(cluster.Root, cluster.Dir)
+	if err != nil {
+		return "", err
+	}
+	c := cluster.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	if err := createSecrets(ctx, c, n); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&r, "certinel benchmark: %d annotated kubernetes.io/tls Secrets (ECDSA P-256 leaf, 2-cert chain, ca.crt), certinel.io/keystores=jks\n", n)
+	fmt.Fprintf(&r, "  created before certinel starts in %s\n", time.Since(start).Round(time.Millisecond))
+
+	procStart := time.Now()
+	cert, err := framework.StartCertinel(ctx, bin, cluster.Kubeconfig, filepath.Join(cluster.Dir, "certinel.log"))
+	ready := time.Now() // StartCertinel returns once /readyz answers
+	if err != nil {
+		return r.String(), err
+	}
+	defer func() { cert.Stop() }()
+	converged, err := waitConverged(ctx, c, n, 5*time.Minute)
+	if err != nil {
+		return r.String(), err
+	}
+	rss, hwm := memory(cert.PID())
+	cpu := cpuSeconds(cert.PID())
+	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s\n",
+		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond))
+	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB)\n", rss, hwm)
+	fmt.Fprintf(&r, "  certinel CPU until convergence: %.2f s\n", cpu)
+	writesConverge, _ := cert.Metric("certinel_writes_total")
+	fmt.Fprintf(&r, "  writes to converge: %.0f\n", writesConverge)
+
+	rvs, err := resourceVersions(ctx, c)
+	if err != nil {
+		return r.String(), err
+	}
+	time.Sleep(quiet)
+	writesQuiet, _ := cert.Metric("certinel_writes_total")
+	changed, err := changedSince(ctx, c, rvs)
+	if err != nil {
+		return r.String(), err
+	}
+	rss2, _ := memory(cert.PID())
+	fmt.Fprintf(&r, "  quiet %s: %.0f certinel writes, %d Secrets changed (target 0); CPU in the quiet period %.2f s; RSS %.1f MiB\n",
+		quiet, writesQuiet-writesConverge, changed, cpuSeconds(cert.PID())-cpu, rss2)
+
+	cert.Stop()
+	restart := time.Now()
+	if err := cert.Start(ctx); err != nil {
+		return r.String(), err
+	}
+	if err := waitReconciled(cert, n, 2*time.Minute); err != nil {
+		return r.String(), err
+	}
+	settled := time.Since(restart)
+	time.Sleep(2 * time.Second)
+	writesRestart, _ := cert.Metric("certinel_writes_total")
+	changed, err = changedSince(ctx, c, rvs)
+	if err != nil {
+		return r.String(), err
+	}
+	rss3, _ := memory(cert.PID())
+	fmt.Fprintf(&r, "  restart: %d Secrets reconciled again in %s, %.0f certinel writes, %d Secrets changed (target 0); RSS %.1f MiB\n",
+		n, settled.Round(time.Millisecond), writesRestart, changed, rss3)
+	return r.String(), nil
+}
+
+func createSecrets(ctx context.Context, c client.Client, n int) error {
+	work := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				tls, err := framework.NewTLS(fmt.Sprintf("app-%d.example.com", i), framework.SEC1, fmt.Sprintf("app-%d.example.com", i))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				s := &corev1.Secret{
+					ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("app-%04d-tls", i),
+						Annotations: map[string]string{"certinel.io/keystores": "jks"}},
+					Type: corev1.SecretTypeTLS,
+					Data: map[string][]byte{"tls.crt": tls.Cert, "tls.key": tls.Key, "ca.crt": tls.CA},
+				}
+				if err := c.Create(ctx, s); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// waitConverged polls metadata only (no data) until n Secrets list
+// keystore.jks in certinel.io/managed-keys, and returns when that was seen.
+func waitConverged(ctx context.Context, c client.Client, n int, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+		if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			return time.Time{}, err
+		}
+		done := 0
+		for _, s := range list.Items {
+			if strings.Contains(s.Annotations["certinel.io/managed-keys"], "keystore.jks") {
+				done++
+			}
+		}
+		if done >= n {
+			return time.Now(), nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Time{}, fmt.Errorf("not converged after %s", timeout)
+}
+
+func waitReconciled(cert *framework.Certinel, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		v, err := cert.Metric("controller_runtime_reconcile_total", `controller="keystores"`)
+		if err == nil && v >= float64(n) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("restart: fewer than %d reconciles after %s", n, timeout)
+}
+
+func resourceVersions(ctx context.Context, c client.Client) (map[string]string, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	rvs := make(map[string]string, len(list.Items))
+	for _, s := range list.Items {
+		rvs[s.Name] = s.ResourceVersion
+	}
+	return rvs, nil
+}
+
+func changedSince(ctx context.Context, c client.Client, before map[string]string) (int, error) {
+	now, err := resourceVersions(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for name, rv := range now {
+		if before[name] != rv {
+			changed++
+		}
+	}
+	return changed, nil
+}
+
+// memory returns VmRSS and VmHWM of pid in MiB.
+func memory(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}
+
+// cpuSeconds is the user and system CPU time of pid.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// fields after the command name, which is in parentheses
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
