@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +36,8 @@ type KeystoreReconciler struct {
 	Client   client.Client // cached reads, writes
 	Live     client.Reader // reads of objects whose data the cache leaves out
 	Recorder events.EventRecorder
+	// Namespaces are the namespaces certinel watches; empty means all.
+	Namespaces []string
 }
 
 // Reconcile brings the outputs of one annotated Secret up to date.
@@ -137,6 +140,10 @@ func (r *KeystoreReconciler) password(ctx context.Context, namespace string, p a
 }
 
 func (r *KeystoreReconciler) sourceData(ctx context.Context, ref annotations.SourceRef) ([]byte, error) {
+	if len(r.Namespaces) > 0 && !slices.Contains(r.Namespaces, ref.Namespace) {
+		return nil, badinput.Errorf(badinput.MissingTruststoreSource,
+			"truststore source %s is in namespace %s, which certinel does not watch (--namespaces=%s)", ref, ref.Namespace, strings.Join(r.Namespaces, ","))
+	}
 	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
 	var data []byte
 	var found bool

@@ -14,6 +14,9 @@ import (
 	"github.com/certinel/certinel/e2e/framework"
 )
 
+// certinelUserName is the user certinel runs as in the e2e tests.
+const certinelUserName = "system:serviceaccount:certinel-system:certinel"
+
 var (
 	cluster     *framework.Cluster
 	certinel    *framework.Certinel
@@ -60,7 +63,7 @@ func run(m *testing.M) int {
 // certinelUser creates the user certinel runs as, with exactly the
 // ClusterRole of config/rbac, so that the tests prove its RBAC suffices.
 func certinelUser(ctx context.Context) (string, error) {
-	const user = "system:serviceaccount:certinel-system:certinel"
+	const user = certinelUserName
 	kubeconfig, err := cluster.WriteKubeconfig(user, nil)
 	if err != nil {
 		return "", err

@@ -93,12 +93,16 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		return err
 	}
 	cacheOpts := cache.Options{DefaultTransform: controllers.TrimForCache}
-	if len(f.namespaces) > 0 {
+	var namespaces []string
+	for _, ns := range f.namespaces {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	if len(namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range f.namespaces {
-			if ns = strings.TrimSpace(ns); ns != "" {
-				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-			}
+		for _, ns := range namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -115,9 +119,10 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	if err := (&controllers.KeystoreReconciler{
-		Client:   mgr.GetClient(),
-		Live:     mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("certinel"),
+		Client:     mgr.GetClient(),
+		Live:       mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("certinel"),
+		Namespaces: namespaces,
 	}).SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 		return fmt.Errorf("set up keystore controller: %w", err)
 	}
