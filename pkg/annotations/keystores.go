@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -212,12 +213,16 @@ func parsePassword(ann map[string]string) (Password, error) {
 }
 
 func parseAlias(v string) (string, error) {
-	if v == "" || len(v) > 255 || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return "", invalid(KeystoreAlias, v, "1 to 255 printable characters")
-	}
 	// JKS and keytool compare aliases case-insensitively and store them in
 	// lower case; use the same form in every format.
-	return strings.ToLower(v), nil
+	alias := strings.ToLower(v)
+	// Java reads JKS aliases as modified UTF-8, which has no 4-byte
+	// sequences: characters beyond U+FFFF would make the whole store unreadable.
+	bad := func(r rune) bool { return !unicode.IsPrint(r) || r > 0xFFFF }
+	if alias == "" || utf8.RuneCountInString(alias) > 255 || strings.IndexFunc(alias, bad) >= 0 {
+		return "", invalid(KeystoreAlias, v, "1 to 255 printable characters, none beyond U+FFFF (no emoji)")
+	}
+	return alias, nil
 }
 
 // ParseSourceList parses a list of "secret:[ns/]name[/key]" and

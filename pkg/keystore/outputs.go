@@ -45,8 +45,10 @@ type Plan struct {
 // message names the data key or source at fault.
 func NewPlan(in Inputs) (*Plan, error) {
 	p := &Plan{spec: in.Spec, password: in.Password}
-	if len(in.Spec.Formats) > 0 && in.Password == "" {
-		return nil, badinput.Errorf(badinput.InvalidPassword, "the keystore password is empty")
+	if len(in.Spec.Formats) > 0 {
+		if err := checkPassword(in.Password); err != nil {
+			return nil, err
+		}
 	}
 	var err error
 	if len(in.Spec.Formats) > 0 {
@@ -77,6 +79,21 @@ func NewPlan(in Inputs) (*Plan, error) {
 	return p, nil
 }
 
+// checkPassword refuses passwords Java cannot open a store with: JKS
+// (keystore-go) encodes each UTF-8 byte where Java uses UTF-16 characters,
+// and Java refuses non-ASCII PKCS#12 passwords.
+func checkPassword(pw string) error {
+	if pw == "" {
+		return badinput.Errorf(badinput.InvalidPassword, "the keystore password is empty")
+	}
+	for i := 0; i < len(pw); i++ {
+		if pw[i] >= 0x80 {
+			return badinput.Errorf(badinput.InvalidPassword, "the keystore password has non-ASCII characters, which Java cannot use for JKS or PKCS#12 stores; use ASCII")
+		}
+	}
+	return nil
+}
+
 func prefix(err error, s string) error {
 	if e, ok := badinput.As(err); ok {
 		return &badinput.Error{Reason: e.Reason, Message: s + e.Message}
@@ -101,8 +118,10 @@ func (p *Plan) fingerprint() string {
 	for _, c := range p.chain {
 		parts = append(parts, []byte("chain"), c.Raw)
 	}
-	for _, c := range p.caCerts {
-		parts = append(parts, []byte("ca"), c.Raw)
+	if p.spec.CertInfo { // ca.crt as written matters only to ca.crt.info
+		for _, c := range p.caCerts {
+			parts = append(parts, []byte("ca"), c.Raw)
+		}
 	}
 	for _, c := range p.trusted {
 		parts = append(parts, []byte("trusted"), c.Raw)

@@ -27,17 +27,12 @@ const MaxPEMSize = 4 << 20
 // PEM or a CERTIFICATE block is not a valid X.509 certificate, and with
 // NoCertificate when there is none.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	if len(data) > MaxPEMSize {
-		return nil, badinput.Errorf(badinput.MalformedPEM, "PEM data is %d bytes, over the %d limit", len(data), MaxPEMSize)
+	blocks, err := decodeBlocks(data)
+	if err != nil {
+		return nil, err
 	}
 	var certs []*x509.Certificate
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
+	for _, block := range blocks {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
@@ -46,9 +41,6 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 			return nil, badinput.Errorf(badinput.MalformedPEM, "certificate %d is not valid X.509: %v", len(certs)+1, err)
 		}
 		certs = append(certs, cert)
-	}
-	if bytes.Contains(rest, []byte("-----BEGIN")) {
-		return nil, badinput.Errorf(badinput.MalformedPEM, "PEM data is truncated or corrupt after %d certificate(s)", len(certs))
 	}
 	if len(certs) == 0 {
 		return nil, badinput.Errorf(badinput.NoCertificate, "no PEM CERTIFICATE block found")
@@ -61,31 +53,49 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 // holding an RSA, ECDSA or Ed25519 key. Encrypted keys are refused with
 // EncryptedPrivateKey: certinel never holds a key passphrase.
 func ParsePrivateKey(data []byte) (crypto.Signer, error) {
-	if len(data) > MaxPEMSize {
-		return nil, badinput.Errorf(badinput.MalformedPEM, "PEM data is %d bytes, over the %d limit", len(data), MaxPEMSize)
+	blocks, err := decodeBlocks(data)
+	if err != nil {
+		return nil, err
 	}
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
+	for _, block := range blocks {
 		switch block.Type {
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, encrypted()
 		case "RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY":
-			//nolint:staticcheck // legacy PEM encryption is detected, never decrypted
 			if _, ok := block.Headers["DEK-Info"]; ok || block.Headers["Proc-Type"] == "4,ENCRYPTED" {
 				return nil, encrypted()
 			}
 			return parseKeyBlock(block)
 		}
 	}
-	if bytes.Contains(data, []byte("-----BEGIN")) && bytes.Contains(data, []byte("PRIVATE KEY")) {
-		return nil, badinput.Errorf(badinput.MalformedPEM, "private key PEM is truncated or corrupt")
-	}
 	return nil, badinput.Errorf(badinput.NoPrivateKey, "no PEM private key block found")
+}
+
+// decodeBlocks returns every PEM block of data. pem.Decode silently skips a
+// block it cannot decode when a good one follows, which would drop an
+// intermediate from a chain unnoticed; any skipped or trailing BEGIN line is
+// MalformedPEM instead.
+func decodeBlocks(data []byte) ([]*pem.Block, error) {
+	if len(data) > MaxPEMSize {
+		return nil, badinput.Errorf(badinput.MalformedPEM, "PEM data is %d bytes, over the %d limit", len(data), MaxPEMSize)
+	}
+	var blocks []*pem.Block
+	rest := data
+	for {
+		block, next := pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if bytes.Count(rest[:len(rest)-len(next)], []byte("-----BEGIN")) > 1 {
+			return nil, badinput.Errorf(badinput.MalformedPEM, "PEM block %d is corrupt", len(blocks)+1)
+		}
+		blocks = append(blocks, block)
+		rest = next
+	}
+	if bytes.Contains(rest, []byte("-----BEGIN")) {
+		return nil, badinput.Errorf(badinput.MalformedPEM, "PEM data is truncated or corrupt after %d block(s)", len(blocks))
+	}
+	return blocks, nil
 }
 
 func encrypted() error {
@@ -128,7 +138,8 @@ func (kp *KeyPair) Leaf() *x509.Certificate { return kp.Chain[0] }
 
 // ParseKeyPair parses tls.crt and tls.key. The certificate whose public key
 // matches the private key becomes the leaf, and the chain is reordered leaf
-// first, each certificate followed by its issuer; certificates that are not
+// first, each certificate followed by the certificate that signed it;
+// certificates that are not
 // on that path keep their order after it. KeyCertificateMismatch when no
 // certificate matches the key.
 func ParseKeyPair(certPEM, keyPEM []byte) (*KeyPair, error) {
@@ -165,7 +176,7 @@ func orderChain(certs []*x509.Certificate, leaf int) []*x509.Certificate {
 			break // self-signed: the path ends here
 		}
 		next := slices.IndexFunc(certs, func(c *x509.Certificate) bool {
-			return bytes.Equal(c.RawSubject, last.RawIssuer)
+			return bytes.Equal(c.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(c) == nil
 		})
 		if next < 0 || used[next] {
 			break

@@ -1,0 +1,152 @@
+package pki
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"sync"
+	"testing"
+
+	"github.com/certinel/certinel/pkg/internal/testpki"
+)
+
+var chains = struct {
+	sync.Mutex
+	m map[testpki.KeyType]*testpki.Chain
+}{m: map[testpki.KeyType]*testpki.Chain{}}
+
+// chainFor returns a root, intermediate and leaf whose leaf key has type
+// kt, made once per test binary.
+func chainFor(tb testing.TB, kt testpki.KeyType) *testpki.Chain {
+	tb.Helper()
+	chains.Lock()
+	defer chains.Unlock()
+	if c, ok := chains.m[kt]; ok {
+		return c
+	}
+	c := testpki.NewChain(tb, "pki-"+string(kt), testpki.Key(tb, kt, 0))
+	chains.m[kt] = c
+	return c
+}
+
+// otherChain is a chain unrelated to chainFor's, with its own leaf key.
+func otherChain(tb testing.TB) *testpki.Chain {
+	tb.Helper()
+	return testpki.NewChainWithKeys(tb, "other", testpki.Key(tb, testpki.ECDSA, 10), testpki.Key(tb, testpki.ECDSA, 11), testpki.Key(tb, testpki.ECDSA, 12))
+}
+
+func rsaKey(tb testing.TB) *rsa.PrivateKey {
+	return testpki.Key(tb, testpki.RSA, 0).(*rsa.PrivateKey)
+}
+
+func ecKey(tb testing.TB) *ecdsa.PrivateKey {
+	return testpki.Key(tb, testpki.ECDSA, 0).(*ecdsa.PrivateKey)
+}
+
+// cut returns the first half of data: a PEM cut in the middle.
+func cut(data []byte) []byte { return bytes.Clone(data[:len(data)/2]) }
+
+// garbageBlock is a block of type typ whose content is not DER.
+func garbageBlock(typ string) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: []byte("this is not DER at all, just some bytes")})
+}
+
+// x25519PKCS8PEM is a PKCS#8 "PRIVATE KEY" that is not a signing key.
+func x25519PKCS8PEM(tb testing.TB) []byte {
+	tb.Helper()
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// keyEqual reports whether two private keys are the same key.
+func keyEqual(a, b crypto.Signer) bool {
+	eq, ok := a.(interface{ Equal(crypto.PrivateKey) bool })
+	return ok && eq.Equal(b)
+}
+
+// raws is the DER of each certificate.
+func raws(certs []*x509.Certificate) [][]byte {
+	out := make([][]byte, len(certs))
+	for i, c := range certs {
+		out[i] = c.Raw
+	}
+	return out
+}
+
+func sameCerts(a, b []*x509.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].Raw, b[i].Raw) {
+			return false
+		}
+	}
+	return true
+}
+
+func subjects(certs []*x509.Certificate) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = c.Subject.CommonName
+	}
+	return out
+}
+
+// seedCertInputs and seedKeyInputs are good and bad inputs shared by the
+// table tests' fixtures and the fuzz corpora.
+func seedCertInputs(tb testing.TB) [][]byte {
+	tb.Helper()
+	c := chainFor(tb, testpki.ECDSA)
+	full := testpki.CertsPEM(c.Certs()...)
+	return [][]byte{
+		nil,
+		[]byte("garbage"),
+		c.Leaf.PEM(),
+		full,
+		testpki.CertsPEM(c.Root.Cert, c.Leaf.Cert, c.Intermediate.Cert),
+		cut(full),
+		cut(c.Leaf.PEM()),
+		garbageBlock("CERTIFICATE"),
+		testpki.Join(c.Leaf.PEM(), garbageBlock("CERTIFICATE")),
+		testpki.CRLF(full),
+		testpki.Rewrap(tb, full, 76),
+		[]byte("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+		testpki.Join(testpki.KeyPEM(tb, c.Leaf.Key), c.Leaf.PEM()),
+	}
+}
+
+func seedKeyInputs(tb testing.TB) [][]byte {
+	tb.Helper()
+	rk, ek := rsaKey(tb), ecKey(tb)
+	ed := testpki.Key(tb, testpki.Ed25519, 0)
+	return [][]byte{
+		nil,
+		[]byte("garbage"),
+		testpki.PKCS1PEM(rk),
+		testpki.PKCS8PEM(tb, rk),
+		testpki.SEC1PEM(tb, ek),
+		testpki.PKCS8PEM(tb, ek),
+		testpki.PKCS8PEM(tb, ed),
+		testpki.EncryptedPKCS8PEM(tb, ek, "pass"),
+		testpki.LegacyEncryptedPEM(tb, rk, "pass"),
+		cut(testpki.PKCS8PEM(tb, ek)),
+		garbageBlock("PRIVATE KEY"),
+		garbageBlock("RSA PRIVATE KEY"),
+		garbageBlock("EC PRIVATE KEY"),
+		x25519PKCS8PEM(tb),
+		chainFor(tb, testpki.ECDSA).Leaf.PEM(),
+	}
+}
