@@ -17,25 +17,6 @@ cache=${CERTINEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/certinel}/$version
 bin=$root/bin
 mkdir -p "$cache" "$bin"
 
-kube=(kube-apiserver kube-controller-manager kubectl)
-missing=()
-for b in "${kube[@]}"; do
-  [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "building ${missing[*]} $version into $cache (cold build: about 15 minutes on 2 cores)" >&2
-  minor=$(echo "$version" | cut -d. -f2)
-  ldflags="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-  done
-  tmp=$(mktemp -d "$cache/.build.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tools" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}")
-  for p in "${missing[@]}"; do mv "$tmp/$(basename "$p")" "$cache/"; done
-fi
-for b in "${kube[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
-
 etcd=${ETCD:-}
 if [ -z "$etcd" ]; then
   for c in "$(command -v etcd || true)" /usr/bin/etcd; do
@@ -56,4 +37,23 @@ if [ -z "$etcd" ]; then
   fi
 fi
 ln -sfn "$etcd" "$bin/etcd"
+
+kube=(kube-apiserver kube-controller-manager kubectl)
+missing=()
+for b in "${kube[@]}"; do
+  [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "building ${missing[*]} $version into $cache (cold build: about 15 minutes on 2 cores)" >&2
+  minor=$(echo "$version" | cut -d. -f2)
+  ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  tmp=$(mktemp -d "$cache/.build.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tools" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}")
+  for p in "${missing[@]}"; do mv "$tmp/$(basename "$p")" "$cache/"; done
+fi
+for b in "${kube[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
 echo "$bin"
