@@ -75,26 +75,6 @@ func loadJKS(t *testing.T, data []byte, password string) jks.KeyStore {
 	return ks
 }
 
-func sameRaw(a, b []*x509.Certificate) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i].Raw, b[i].Raw) {
-			return false
-		}
-	}
-	return true
-}
-
-func names(certs []*x509.Certificate) []string {
-	out := make([]string, len(certs))
-	for i, c := range certs {
-		out[i] = c.Subject.CommonName
-	}
-	return out
-}
-
 // p12Bag is a certificate bag of a PKCS#12 file, as read by certBags.
 type p12Bag struct {
 	friendlyName string

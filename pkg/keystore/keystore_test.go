@@ -182,8 +182,8 @@ func checkPKCS12Keystore(t *testing.T, p12 []byte, password, alias string, kp *p
 	if !key.(interface{ Equal(crypto.PrivateKey) bool }).Equal(kp.Key) {
 		t.Error("key differs from tls.key")
 	}
-	if got := append([]*x509.Certificate{leaf}, cas...); !sameRaw(got, kp.Chain) {
-		t.Errorf("chain %v, want %v", names(got), names(kp.Chain))
+	if got := append([]*x509.Certificate{leaf}, cas...); !testpki.SameCerts(got, kp.Chain) {
+		t.Errorf("chain %v, want %v", testpki.CommonNames(got), testpki.CommonNames(kp.Chain))
 	}
 	if got := KeyAlias(p12); got != alias {
 		t.Errorf("KeyAlias = %q, want %q", got, alias)
@@ -206,8 +206,8 @@ func checkPKCS12Truststore(t *testing.T, p12 []byte, password string, cas []*x50
 	if err != nil {
 		t.Fatalf("DecodeTrustStore: %v", err)
 	}
-	if !sameRaw(got, want) {
-		t.Errorf("truststore %v, want %v", names(got), names(want))
+	if !testpki.SameCerts(got, want) {
+		t.Errorf("truststore %v, want %v", testpki.CommonNames(got), testpki.CommonNames(want))
 	}
 	if _, err := pkcs12.DecodeTrustStore(p12, "wrong"); err == nil {
 		t.Error("truststore opens with a wrong password")
@@ -479,8 +479,8 @@ func TestBuildTruststoreOrderIndependent(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !sameRaw(got, want) {
-					t.Errorf("CAs %v gave truststore %v, want %v", names(cas), names(got), names(want))
+				if !testpki.SameCerts(got, want) {
+					t.Errorf("CAs %v gave truststore %v, want %v", testpki.CommonNames(cas), testpki.CommonNames(got), testpki.CommonNames(want))
 				}
 				checkPKCS12Truststore(t, out["truststore.p12"], "changeit", cas)
 			}

@@ -48,7 +48,7 @@ func FuzzParseCertificates(f *testing.F) {
 		}
 		// Re-encoding the result parses to the same certificates.
 		again, err := ParseCertificates(testpki.CertsPEM(certs...))
-		if err != nil || !sameCerts(again, certs) {
+		if err != nil || !testpki.SameCerts(again, certs) {
 			t.Fatalf("re-encoded certificates do not parse back: %v", err)
 		}
 	})

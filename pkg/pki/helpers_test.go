@@ -85,26 +85,6 @@ func raws(certs []*x509.Certificate) [][]byte {
 	return out
 }
 
-func sameCerts(a, b []*x509.Certificate) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i].Raw, b[i].Raw) {
-			return false
-		}
-	}
-	return true
-}
-
-func subjects(certs []*x509.Certificate) []string {
-	out := make([]string, len(certs))
-	for i, c := range certs {
-		out[i] = c.Subject.CommonName
-	}
-	return out
-}
-
 // seedCertInputs and seedKeyInputs are good and bad inputs shared by the
 // table tests' fixtures and the fuzz corpora.
 func seedCertInputs(tb testing.TB) [][]byte {

@@ -97,8 +97,8 @@ func TestParseCertificates(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if !sameCerts(got, tc.want) {
-				t.Errorf("got %v, want %v", subjects(got), subjects(tc.want))
+			if !testpki.SameCerts(got, tc.want) {
+				t.Errorf("got %v, want %v", testpki.CommonNames(got), testpki.CommonNames(tc.want))
 			}
 		})
 	}
@@ -174,7 +174,7 @@ func TestParseCertificatesHugeBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameCerts(got, want) {
+	if !testpki.SameCerts(got, want) {
 		t.Fatalf("got %d certificates, want %d in order", len(got), n)
 	}
 	// The key of the last one makes it the leaf of a 500-certificate "chain".
@@ -383,8 +383,8 @@ func TestParseKeyPair(t *testing.T) {
 			for _, n := range tc.want {
 				want = append(want, byName[n].Cert)
 			}
-			if !sameCerts(kp.Chain, want) {
-				t.Errorf("chain %v, want %v", subjects(kp.Chain), subjects(want))
+			if !testpki.SameCerts(kp.Chain, want) {
+				t.Errorf("chain %v, want %v", testpki.CommonNames(kp.Chain), testpki.CommonNames(want))
 			}
 			if !keyEqual(kp.Key, byName[tc.spec.key].Key) {
 				t.Error("key differs from tls.key")
@@ -449,8 +449,8 @@ func TestParseKeyPairKeyEncodings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !keyEqual(kp.Key, c.Leaf.Key) || !sameCerts(kp.Chain, c.Certs()) {
-				t.Errorf("got chain %v", subjects(kp.Chain))
+			if !keyEqual(kp.Key, c.Leaf.Key) || !testpki.SameCerts(kp.Chain, c.Certs()) {
+				t.Errorf("got chain %v", testpki.CommonNames(kp.Chain))
 			}
 		})
 	}
@@ -472,8 +472,8 @@ func TestParseKeyPairIssuerCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []*x509.Certificate{leaf.Cert, aByB.Cert, bByA.Cert}
-	if !sameCerts(kp.Chain, want) {
-		t.Errorf("chain %v, want leaf, A, B", subjects(kp.Chain))
+	if !testpki.SameCerts(kp.Chain, want) {
+		t.Errorf("chain %v, want leaf, A, B", testpki.CommonNames(kp.Chain))
 	}
 }
 
@@ -507,8 +507,8 @@ func TestUniqueSorted(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := slices.Clone(tc.in)
 			got := UniqueSorted(tc.in)
-			if !sameCerts(got, tc.want) {
-				t.Errorf("got %v, want %v", subjects(got), subjects(tc.want))
+			if !testpki.SameCerts(got, tc.want) {
+				t.Errorf("got %v, want %v", testpki.CommonNames(got), testpki.CommonNames(tc.want))
 			}
 			if !slices.Equal(in, tc.in) {
 				t.Error("UniqueSorted modified its input")

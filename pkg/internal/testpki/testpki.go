@@ -26,6 +26,7 @@ import (
 	"math/big"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,4 +388,18 @@ func Rewrap(tb testing.TB, data []byte, n int) []byte {
 		tb.Fatal("testpki.Rewrap: no PEM block")
 	}
 	return out.Bytes()
+}
+
+// SameCerts reports whether a and b hold the same certificates in the same order.
+func SameCerts(a, b []*x509.Certificate) bool {
+	return slices.EqualFunc(a, b, func(x, y *x509.Certificate) bool { return bytes.Equal(x.Raw, y.Raw) })
+}
+
+// CommonNames lists the subject common names of certs, for failure messages.
+func CommonNames(certs []*x509.Certificate) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = c.Subject.CommonName
+	}
+	return out
 }
