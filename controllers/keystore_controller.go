@@ -22,6 +22,9 @@ import (
 
 const keystoreController = "keystores"
 
+// managedByLabel marks the target Secrets certinel creates.
+const managedByLabel, managedBy = "app.kubernetes.io/managed-by", "certinel"
+
 // Event reasons of the keystore controller besides the badinput reasons.
 const (
 	ReasonKeystoresUpdated  = "KeystoresUpdated"
@@ -203,7 +206,7 @@ func newTarget(src *corev1.Secret, name string) *corev1.Secret {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: src.Namespace,
-			Labels:    map[string]string{"app.kubernetes.io/managed-by": "certinel"},
+			Labels:    map[string]string{managedByLabel: managedBy},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "v1", Kind: "Secret", Name: src.Name, UID: src.UID, Controller: ptr(true),
 			}},
@@ -212,10 +215,16 @@ func newTarget(src *corev1.Secret, name string) *corev1.Secret {
 	}
 }
 
-// isTarget reports a Secret that certinel created for another Secret's outputs.
+// isTarget reports a Secret that certinel created for another Secret's
+// outputs: controlled by a Secret and carrying certinel's label or outputs.
+// Other controllers make Secrets controlled by Secrets too (OpenShift's
+// dockercfg Secrets); certinel must never treat those as its own.
 func isTarget(s *corev1.Secret) bool {
 	ref := metav1.GetControllerOf(s)
-	return ref != nil && ref.Kind == "Secret" && ref.APIVersion == "v1"
+	if ref == nil || ref.Kind != "Secret" || ref.APIVersion != "v1" {
+		return false
+	}
+	return s.Labels[managedByLabel] == managedBy || hasOutputs(s)
 }
 
 func controlledBy(obj, owner metav1.Object) bool {
@@ -253,7 +262,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 	}
 	for i := range targets.Items {
 		t := &targets.Items[i]
-		if (current != nil && t.Name == current.Name) || !controlledBy(t, src) {
+		if (current != nil && t.Name == current.Name) || !controlledBy(t, src) || !isTarget(t) || !hasOutputs(t) {
 			continue
 		}
 		base := t.DeepCopy()
@@ -263,7 +272,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 			writes.WithLabelValues(keystoreController, "delete").Inc()
 			err = client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion}))
 		} else {
-			t.OwnerReferences = nil
+			t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
 			writes.WithLabelValues(keystoreController, "patch").Inc()
 			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 		}

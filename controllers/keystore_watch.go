@@ -77,16 +77,17 @@ func referenceKey(kind, namespace, name string) string {
 	return strings.ToLower(kind) + ":" + namespace + "/" + name
 }
 
-// secretRequests maps a Secret event to the Secrets to reconcile: itself when
-// it asks for outputs or holds some, its source when it is a target, and
-// every Secret that reads it.
+// secretRequests maps a Secret event to the Secrets to reconcile: its source
+// when it is a target, itself when it asks for outputs or holds some (a
+// target does; its reconcile then leaves it to the source), and every
+// Secret that reads it.
 func (r *KeystoreReconciler) secretRequests(ctx context.Context, obj client.Object) []reconcile.Request {
 	s := obj.(*corev1.Secret)
 	reqs := r.referrers(ctx, obj)
-	switch {
-	case isTarget(s):
+	if isTarget(s) {
 		reqs = append(reqs, request(s.Namespace, ownerName(s)))
-	case wantsOrHasOutputs(s):
+	}
+	if wantsOrHasOutputs(s) {
 		reqs = append(reqs, request(s.Namespace, s.Name))
 	}
 	return reqs
