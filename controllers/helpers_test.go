@@ -7,18 +7,12 @@ package controllers
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	corev1 "k8s.io/api/core/v1"
@@ -33,20 +27,21 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // testNS is the namespace of the fake-client tests.
 const testNS = "apps"
 
-// PEM fixtures. pkg/internal/testpki cannot be imported from controllers/
-// (Go's internal rule limits it to pkg/...), so this is a small generator
-// with fast ECDSA keys.
+// PEM fixtures, made with testpki. Every fixture gets fresh ECDSA keys, so
+// no two fixtures share a key.
 
 // testTLS is a cert-manager style key pair: tls.crt (leaf), tls.key
 // (SEC1), ca.crt (the root that signed the leaf).
 type testTLS struct {
 	cert, key, ca []byte
 	leaf, root    *x509.Certificate
+	leafKey       crypto.Signer
 }
 
 // testCA is a self-signed CA certificate, as a truststore source holds it.
@@ -55,88 +50,41 @@ type testCA struct {
 	cert *x509.Certificate
 }
 
-var serial struct {
-	sync.Mutex
-	n int64
-}
-
-func nextSerial() *big.Int {
-	serial.Lock()
-	defer serial.Unlock()
-	serial.n++
-	return big.NewInt(time.Now().UnixNano() + serial.n)
-}
-
-func newKey(tb testing.TB) *ecdsa.PrivateKey {
+// newRoot issues a self-signed CA whose common name is name + " Root CA".
+func newRoot(tb testing.TB, name string) *testpki.Cert {
 	tb.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
-
-func issue(tb testing.TB, tpl *x509.Certificate, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) *x509.Certificate {
-	tb.Helper()
-	tpl.SerialNumber = nextSerial()
-	tpl.NotBefore = time.Now().Add(-time.Hour).Truncate(time.Second)
-	tpl.NotAfter = tpl.NotBefore.Add(90 * 24 * time.Hour)
-	tpl.BasicConstraintsValid = true
-	if parent == nil {
-		parent, parentKey = tpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, parent, key.Public(), parentKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
-}
-
-func certPEM(c *x509.Certificate) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-}
-
-func newCAKey(tb testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	tb.Helper()
-	key := newKey(tb)
-	return issue(tb, &x509.Certificate{
-		Subject: pkix.Name{CommonName: name + " Root CA"}, IsCA: true,
+	return testpki.Issue(tb, testpki.Template{
+		CommonName: name + " Root CA", IsCA: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}, key, nil, nil), key
+		Key:      testpki.NewKey(tb, testpki.ECDSA),
+	}, nil)
 }
 
 // newCA issues a self-signed CA whose common name is name + " Root CA".
 func newCA(tb testing.TB, name string) *testCA {
 	tb.Helper()
-	c, _ := newCAKey(tb, name)
-	return &testCA{pem: certPEM(c), cert: c}
+	root := newRoot(tb, name)
+	return &testCA{pem: root.PEM(), cert: root.Cert}
 }
 
 // newTLS issues a root CA and a leaf for name.example.com.
 func newTLS(tb testing.TB, name string) *testTLS {
 	tb.Helper()
-	root, rootKey := newCAKey(tb, name)
-	key := newKey(tb)
-	leaf := issue(tb, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: name + ".example.com"},
+	root := newRoot(tb, name)
+	leaf := testpki.Issue(tb, testpki.Template{
+		CommonName:  name + ".example.com",
 		DNSNames:    []string{name + ".example.com"},
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, key, root, rootKey)
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
+		Key:         testpki.NewKey(tb, testpki.ECDSA),
+	}, root)
 	return &testTLS{
-		cert: certPEM(leaf),
-		key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}),
-		ca:   certPEM(root),
-		leaf: leaf,
-		root: root,
+		cert:    leaf.PEM(),
+		key:     testpki.KeyPEM(tb, leaf.Key),
+		ca:      root.PEM(),
+		leaf:    leaf.Cert,
+		root:    root.Cert,
+		leafKey: leaf.Key,
 	}
 }
 
@@ -144,13 +92,7 @@ func newTLS(tb testing.TB, name string) *testTLS {
 // (Proc-Type and DEK-Info headers).
 func (tls *testTLS) encryptedKey(tb testing.TB) []byte {
 	tb.Helper()
-	b, _ := pem.Decode(tls.key)
-	//nolint:staticcheck // an encrypted key is the bad input under test
-	enc, err := x509.EncryptPEMBlock(rand.Reader, b.Type, b.Bytes, []byte("secret"), x509.PEMCipherAES256)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return pem.EncodeToMemory(enc)
+	return testpki.LegacyEncryptedPEM(tb, tls.leafKey, "secret")
 }
 
 // Object builders.

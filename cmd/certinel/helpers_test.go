@@ -5,110 +5,45 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
-// pemFiles are a chain written as files: tls.crt (leaf, intermediate),
-// tls.key (SEC1) and ca.crt (root). pkg/internal/testpki cannot be
-// imported from cmd/ (Go's internal rule), so the chain is made here.
+// pemFiles are a testpki chain written as files: tls.crt (leaf,
+// intermediate), tls.key (SEC1) and ca.crt (root).
 type pemFiles struct {
 	cert, key, ca            string
-	certPEM, keyPEM          []byte
 	leaf, intermediate, root *x509.Certificate
+	leafKey                  crypto.Signer
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func issue(t *testing.T, tpl *x509.Certificate, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl.SerialNumber = serial
-	tpl.NotBefore = time.Now().Add(-time.Hour).Truncate(time.Second)
-	tpl.NotAfter = tpl.NotBefore.Add(90 * 24 * time.Hour)
-	tpl.BasicConstraintsValid = true
-	if parent == nil {
-		parent, parentKey = tpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, parent, key.Public(), parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func certsPEM(certs ...*x509.Certificate) []byte {
-	var out []byte
-	for _, c := range certs {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return out
-}
-
-// newPEMFiles issues root -> intermediate -> leaf for name.example.com and
-// writes them into a temporary directory.
+// newPEMFiles issues root -> intermediate -> leaf for name.example.com, each
+// with a fresh ECDSA key, and writes them into temporary directories.
 func newPEMFiles(t *testing.T, name string) *pemFiles {
 	t.Helper()
-	rootKey, intKey, leafKey := newKey(t), newKey(t), newKey(t)
-	ca := x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	root := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: name + " Root CA"}, IsCA: true, KeyUsage: ca}, rootKey, nil, nil)
-	inter := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: name + " Intermediate CA"}, IsCA: true, KeyUsage: ca}, intKey, root, rootKey)
-	leaf := issue(t, &x509.Certificate{
-		Subject:  pkix.Name{CommonName: name + ".example.com"},
-		DNSNames: []string{name + ".example.com"},
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}, leafKey, inter, intKey)
-	der, err := x509.MarshalECPrivateKey(leafKey)
-	if err != nil {
-		t.Fatal(err)
+	fresh := func() crypto.Signer { return testpki.NewKey(t, testpki.ECDSA) }
+	c := testpki.NewChainWithKeys(t, name, fresh(), fresh(), fresh())
+	return &pemFiles{
+		cert:         writeFile(t, "tls.crt", testpki.CertsPEM(c.Leaf.Cert, c.Intermediate.Cert)),
+		key:          writeFile(t, "tls.key", testpki.KeyPEM(t, c.Leaf.Key)),
+		ca:           writeFile(t, "ca.crt", c.Root.PEM()),
+		leaf:         c.Leaf.Cert,
+		intermediate: c.Intermediate.Cert,
+		root:         c.Root.Cert,
+		leafKey:      c.Leaf.Key,
 	}
-	f := &pemFiles{
-		certPEM:      certsPEM(leaf, inter),
-		keyPEM:       pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}),
-		leaf:         leaf,
-		intermediate: inter,
-		root:         root,
-	}
-	f.cert = writeFile(t, "tls.crt", f.certPEM)
-	f.key = writeFile(t, "tls.key", f.keyPEM)
-	f.ca = writeFile(t, "ca.crt", certsPEM(root))
-	return f
 }
 
 // encryptedKey writes the key encrypted the legacy OpenSSL way.
 func (f *pemFiles) encryptedKey(t *testing.T) string {
 	t.Helper()
-	b, _ := pem.Decode(f.keyPEM)
-	//nolint:staticcheck // an encrypted key is the bad input under test
-	enc, err := x509.EncryptPEMBlock(rand.Reader, b.Type, b.Bytes, []byte("secret"), x509.PEMCipherAES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, "encrypted.key", pem.EncodeToMemory(enc))
+	return writeFile(t, "encrypted.key", testpki.LegacyEncryptedPEM(t, f.leafKey, "secret"))
 }
 
 // writeFile writes data to a new file in a temporary directory.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/certinel/certinel/pkg/badinput"
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // defaults is what ParseKeystoreSpec returns for a Secret without any

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // fields parses one certificate section of Describe's output into its

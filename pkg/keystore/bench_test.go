@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/certinel/certinel/pkg/annotations"
-	"github.com/certinel/certinel/pkg/internal/testpki"
 	"github.com/certinel/certinel/pkg/pki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // BenchmarkBuild measures one Build per format and PKCS#12 profile with

@@ -17,8 +17,8 @@ import (
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 
-	"github.com/certinel/certinel/pkg/internal/testpki"
 	"github.com/certinel/certinel/pkg/pki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // fixture is a key pair with a three-certificate chain, and CA

@@ -15,8 +15,8 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certinel/certinel/pkg/annotations"
-	"github.com/certinel/certinel/pkg/internal/testpki"
 	"github.com/certinel/certinel/pkg/pki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 func TestBuildJKS(t *testing.T) {

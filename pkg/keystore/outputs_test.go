@@ -17,7 +17,7 @@ import (
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
 	"github.com/certinel/certinel/pkg/certinfo"
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 var extraSourceRef = annotations.SourceRef{Kind: annotations.SecretSource, Namespace: "trust", Name: "extra", Key: "ca.crt"}

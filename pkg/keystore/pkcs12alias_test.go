@@ -14,7 +14,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certinel/certinel/pkg/annotations"
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 func unhex(t *testing.T, s string) []byte {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/certinel/certinel/pkg/badinput"
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 // requireBadInput fails unless err is a *badinput.Error with a message and

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 var chains = struct {

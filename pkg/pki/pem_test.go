@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/certinel/certinel/pkg/badinput"
-	"github.com/certinel/certinel/pkg/internal/testpki"
+	"github.com/certinel/certinel/pkg/testpki"
 )
 
 func TestParseCertificates(t *testing.T) {

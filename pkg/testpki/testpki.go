@@ -1,9 +1,13 @@
 // Package testpki generates keys, certificates and their PEM encodings for
-// the tests of certinel's packages. Only tests import it.
+// the tests of certinel's packages (pkg/..., controllers, cmd/certinel).
+//
+// It is a test helper package: import it only from _test.go files, never
+// from code that is built into certinel.
 //
 // RSA keys are slow to generate, so Key caches every key it makes: the same
 // (type, index) always returns the same key within a test binary, and
-// different indexes return different keys.
+// different indexes return different keys. NewKey makes a key no other call
+// returns, for fixtures that must not share keys with anything else.
 package testpki
 
 import (
@@ -66,6 +70,15 @@ func Key(tb testing.TB, t KeyType, n int) crypto.Signer {
 	if k, ok := keys.m[id]; ok {
 		return k
 	}
+	k := NewKey(tb, t)
+	keys.m[id] = k
+	return k
+}
+
+// NewKey generates a key of type t without caching it: every call returns a
+// different key.
+func NewKey(tb testing.TB, t KeyType) crypto.Signer {
+	tb.Helper()
 	var k crypto.Signer
 	var err error
 	switch t {
@@ -81,7 +94,6 @@ func Key(tb testing.TB, t KeyType, n int) crypto.Signer {
 	if err != nil {
 		tb.Fatalf("generate %s key: %v", t, err)
 	}
-	keys.m[id] = k
 	return k
 }
 
@@ -328,12 +340,14 @@ func EncryptedPKCS8PEM(tb testing.TB, k crypto.Signer, password string) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der})
 }
 
-// LegacyEncryptedPEM is k as a PKCS#1 block with the legacy OpenSSL
-// encryption headers (Proc-Type: 4,ENCRYPTED and DEK-Info).
-func LegacyEncryptedPEM(tb testing.TB, k *rsa.PrivateKey, password string) []byte {
+// LegacyEncryptedPEM is k in its KeyPEM form (PKCS#1 for RSA, SEC1 for
+// ECDSA, PKCS#8 for Ed25519) encrypted with AES-256 the legacy OpenSSL way
+// (Proc-Type: 4,ENCRYPTED and DEK-Info headers).
+func LegacyEncryptedPEM(tb testing.TB, k crypto.Signer, password string) []byte {
 	tb.Helper()
+	plain, _ := pem.Decode(KeyPEM(tb, k))
 	//nolint:staticcheck // producing the insecure legacy format is the point
-	block, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(k), []byte(password), x509.PEMCipherAES256)
+	block, err := x509.EncryptPEMBlock(rand.Reader, plain.Type, plain.Bytes, []byte(password), x509.PEMCipherAES256)
 	if err != nil {
 		tb.Fatal(err)
 	}
