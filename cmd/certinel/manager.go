@@ -36,6 +36,7 @@ type managerFlags struct {
 	qps                     float32
 	burst                   int
 	concurrency             int
+	pprofAddr               string
 	zap                     zap.Options
 }
 
@@ -52,6 +53,7 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.Float32Var(&f.qps, "kube-api-qps", 200, "client-side limit of API requests per second (the API server's priority and fairness applies too)")
 	fs.IntVar(&f.burst, "kube-api-burst", 300, "client-side burst of API requests")
 	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 4, "objects each controller works on at once")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
 	fs.AddGoFlagSet(zfs)
@@ -110,6 +112,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              "certinel.io",
 		LeaderElectionNamespace:       f.leaderElectionNamespace,

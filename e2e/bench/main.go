@@ -29,9 +29,10 @@ const namespace = "bench"
 func main() {
 	n := flag.Int("secrets", 1000, "annotated TLS Secrets created before certinel starts")
 	quiet := flag.Duration("quiet", time.Minute, "quiet period after convergence in which writes are counted")
+	unrelated := flag.Int("unrelated", 0, "unannotated 64 KiB Opaque Secrets (like Helm releases) created as well, to show what certinel's cache keeps")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	flag.Parse()
-	report, err := run(*n, *quiet)
+	report, err := run(*n, *unrelated, *quiet)
 	fmt.Print(report)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -42,7 +43,7 @@ func main() {
 	}
 }
 
-func run(n int, quiet time.Duration) (string, error) {
+func run(n, unrelated int, quiet time.Duration) (string, error) {
 	ctx := context.Background()
 	var r strings.Builder
 	cluster, err := framework.StartCluster(false)
@@ -62,7 +63,13 @@ func run(n int, quiet time.Duration) (string, error) {
 	if err := createSecrets(ctx, c, n); err != nil {
 		return "", err
 	}
+	if err := createUnrelated(ctx, c, unrelated); err != nil {
+		return "", err
+	}
 	fmt.Fprintf(&r, "certinel benchmark: %d annotated kubernetes.io/tls Secrets (ECDSA P-256 leaf, 2-cert chain, ca.crt), certinel.io/keystores=jks\n", n)
+	if unrelated > 0 {
+		fmt.Fprintf(&r, "  plus %d unrelated 64 KiB Opaque Secrets (%d MiB of data certinel does not need)\n", unrelated, unrelated*64/1024)
+	}
 	fmt.Fprintf(&r, "  created before certinel starts in %s\n", time.Since(start).Round(time.Millisecond))
 
 	procStart := time.Now()
@@ -153,6 +160,24 @@ func createSecrets(ctx context.Context, c client.Client, n int) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+func createUnrelated(ctx context.Context, c client.Client, n int) error {
+	payload := make([]byte, 64<<10)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	for i := 0; i < n; i++ {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("release-%04d", i)},
+			Type:       "helm.sh/release.v1",
+			Data:       map[string][]byte{"release": payload},
+		}
+		if err := c.Create(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitConverged polls metadata only (no data) until n Secrets list

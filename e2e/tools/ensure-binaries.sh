@@ -3,10 +3,9 @@
 #
 # No prebuilt Kubernetes binaries can be downloaded where certinel is developed,
 # so they are built from the k8s.io/kubernetes module pinned in e2e/tools/go.mod.
-# The result is cached in ~/.cache/certinel/<version>/ so that any clone on the
-# same machine links it instead of spending ~15 minutes rebuilding.
-# etcd comes from Debian's etcd-server package (installed when missing and root),
-# or from $ETCD if set.
+# etcd is built from the same module, at the version Kubernetes pins. The
+# results are cached in ~/.cache/certinel/<version>/ so that any clone on the
+# same machine links them instead of spending ~15 minutes rebuilding.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,34 +16,21 @@ cache=${CERTINEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/certinel}/$version
 bin=$root/bin
 mkdir -p "$cache" "$bin"
 
-etcd=${ETCD:-}
-if [ -z "$etcd" ]; then
-  for c in "$(command -v etcd || true)" /usr/bin/etcd; do
-    [ -n "$c" ] && [ -x "$c" ] && etcd=$c && break
-  done
-fi
-if [ -z "$etcd" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's etcd-server" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >&2
-    # the package starts a system etcd on 2379; tests start their own on free ports
-    (systemctl disable --now etcd || service etcd stop || pkill -x etcd) >/dev/null 2>&1 || true
-    etcd=/usr/bin/etcd
-  else
-    echo "etcd not found: install Debian's etcd-server (apt-get install etcd-server) or set ETCD=/path/to/etcd" >&2
-    exit 1
-  fi
-fi
-ln -sfn "$etcd" "$bin/etcd"
-
-kube=(kube-apiserver kube-controller-manager kubectl)
+# name=package of every binary, all built from the tools module so that etcd
+# is the version k8s.io/kubernetes is tested with (v3.7.x; Debian's 3.4 lacks
+# the watch progress requests that streaming lists need).
+tools_bins=(
+  kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
+  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+  kubectl=k8s.io/kubernetes/cmd/kubectl
+  etcd=go.etcd.io/etcd/server/v3
+)
 missing=()
-for b in "${kube[@]}"; do
-  [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b")
+for nb in "${tools_bins[@]}"; do
+  [ -x "$cache/${nb%%=*}" ] || missing+=("$nb")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "building ${missing[*]} $version into $cache (cold build: about 15 minutes on 2 cores)" >&2
+  echo "building ${missing[*]%%=*} ($version) into $cache (cold build: about 15 minutes on 2 cores)" >&2
   minor=$(echo "$version" | cut -d. -f2)
   ldflags="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -52,8 +38,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
   tmp=$(mktemp -d "$cache/.build.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  (cd "$tools" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}")
-  for p in "${missing[@]}"; do mv "$tmp/$(basename "$p")" "$cache/"; done
+  for nb in "${missing[@]}"; do
+    # one package per build: several at once name a binary after its last
+    # path element, which for etcd is "server"
+    (cd "$tools" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/${nb%%=*}" "${nb#*=}")
+    mv "$tmp/${nb%%=*}" "$cache/"
+  done
 fi
-for b in "${kube[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
+for nb in "${tools_bins[@]}"; do ln -sfn "$cache/${nb%%=*}" "$bin/${nb%%=*}"; done
+# ETCD=/path/to/etcd uses another etcd (3.5 or later)
+if [ -n "${ETCD:-}" ]; then ln -sfn "$ETCD" "$bin/etcd"; fi
 echo "$bin"
