@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,6 +61,3 @@ func readData(ctx context.Context, cached client.Reader, live client.Reader, key
 	}
 	return live.Get(ctx, key, obj)
 }
-
-// isNotFound reports a missing object.
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -16,6 +16,7 @@ import (
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -250,7 +251,7 @@ func (e *testEnv) exists(name string) bool {
 	e.t.Helper()
 	var s corev1.Secret
 	err := e.c.Get(context.Background(), types.NamespacedName{Namespace: testNS, Name: name}, &s)
-	if err != nil && !isNotFound(err) {
+	if err != nil && !apierrors.IsNotFound(err) {
 		e.t.Fatal(err)
 	}
 	return err == nil

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -101,7 +103,7 @@ func (r *KeystoreReconciler) outputSecret(ctx context.Context, src *corev1.Secre
 	}
 	var target corev1.Secret
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: src.Namespace, Name: spec.Target}, &target)
-	if isNotFound(err) {
+	if apierrors.IsNotFound(err) {
 		return newTarget(src, spec.Target), nil
 	} else if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func newTarget(src *corev1.Secret, name string) *corev1.Secret {
 			Namespace: src.Namespace,
 			Labels:    map[string]string{managedByLabel: managedBy},
 			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "v1", Kind: "Secret", Name: src.Name, UID: src.UID, Controller: ptr(true),
+				APIVersion: "v1", Kind: "Secret", Name: src.Name, UID: src.UID, Controller: ptr.To(true),
 			}},
 		},
 		Type: corev1.SecretTypeOpaque,
@@ -232,5 +234,3 @@ func (r *KeystoreReconciler) event(obj *corev1.Secret, eventType, reason, action
 		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", note)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/certinel/certinel/pkg/annotations"
@@ -50,7 +51,7 @@ func (r *KeystoreReconciler) password(ctx context.Context, namespace string, p a
 	}
 	var s corev1.Secret
 	err := readData(ctx, r.Client, r.Live, types.NamespacedName{Namespace: namespace, Name: p.SecretName}, &s)
-	if isNotFound(err) {
+	if apierrors.IsNotFound(err) {
 		return "", badinput.Errorf(badinput.MissingPasswordSecret, "password Secret %s/%s (from %s) does not exist", namespace, p.SecretName, annotations.KeystorePasswordSecret)
 	} else if err != nil {
 		return "", err
@@ -91,7 +92,7 @@ func (r *KeystoreReconciler) sourceData(ctx context.Context, ref annotations.Sou
 		}
 	}
 	switch {
-	case isNotFound(err):
+	case apierrors.IsNotFound(err):
 		return nil, badinput.Errorf(badinput.MissingTruststoreSource, "truststore source %s does not exist", ref)
 	case err != nil:
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,14 +65,8 @@ func indexOwner(obj client.Object) []string {
 	return []string{ownerName(s)}
 }
 
-func ownerName(s *corev1.Secret) string {
-	for _, ref := range s.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller {
-			return ref.Name
-		}
-	}
-	return ""
-}
+// ownerName is the name of the Secret a target was created for.
+func ownerName(s *corev1.Secret) string { return metav1.GetControllerOf(s).Name }
 
 func referenceKey(kind, namespace, name string) string {
 	return strings.ToLower(kind) + ":" + namespace + "/" + name

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func TestTruststoreSources(t *testing.T) {
 
 	// the partner rotates its CA: the truststore follows
 	rotated := newTLS(t, framework.SEC1)
-	kubectl(t, `{"data":{"bundle.pem":`+jsonString(string(rotated.CA)+string(partner.CA))+`}}`, "-n", ns, "patch", "configmap", "partner-ca", "--patch-file=/dev/stdin")
+	patch, err := json.Marshal(map[string]any{"data": map[string]string{"bundle.pem": string(rotated.CA) + string(partner.CA)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, string(patch), "-n", ns, "patch", "configmap", "partner-ca", "--patch-file=/dev/stdin")
 	eventually(t, 30*time.Second, func() string {
 		s := getSecret(t, ns, "app-tls")
 		out := runCmd(t, "keytool", "-list", "-keystore", writeFile(t, "ts.jks", s.Data["truststore.jks"]), "-storepass", "changeit")
@@ -102,22 +107,4 @@ func TestKeystoresTarget(t *testing.T) {
 			return ""
 		})
 	})
-}
-
-func jsonString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '\n':
-			b.WriteString(`\n`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
