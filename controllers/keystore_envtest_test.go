@@ -215,12 +215,10 @@ func TestEnvTargetRecreated(t *testing.T) {
 		return ""
 	})
 
-	src := s.getSecret(t, ns, srcName)
-	delete(src.Annotations, annotations.Keystores)
-	delete(src.Annotations, annotations.KeystoresTarget)
-	if err := s.client.Update(context.Background(), src); err != nil {
-		t.Fatal(err)
-	}
+	s.updateSecret(t, ns, srcName, func(src *corev1.Secret) {
+		delete(src.Annotations, annotations.Keystores)
+		delete(src.Annotations, annotations.KeystoresTarget)
+	})
 	eventually(t, converge, func() string {
 		if s.getSecret(t, ns, target) != nil {
 			return "the target still exists after the annotations were removed"
@@ -253,11 +251,9 @@ func TestEnvForeignChildSecretsLeftAlone(t *testing.T) {
 		s.create(t, ns, c)
 	}
 	for _, alias := range []string{"barrier-1", "barrier-2"} {
-		src := s.getSecret(t, ns, srcName)
-		src.Annotations[annotations.KeystoreAlias] = alias
-		if err := s.client.Update(context.Background(), src); err != nil {
-			t.Fatal(err)
-		}
+		s.updateSecret(t, ns, srcName, func(src *corev1.Secret) {
+			src.Annotations[annotations.KeystoreAlias] = alias
+		})
 		eventually(t, converge, func() string {
 			ks, err := loadJKSStore(s.getSecret(t, ns, srcName).Data[annotations.KeystoreJKSKey], "changeit")
 			if err != nil || !ks.IsPrivateKeyEntry(alias) {

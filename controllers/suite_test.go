@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -174,6 +175,24 @@ func (s *envSuite) getSecret(t *testing.T, ns, name string) *corev1.Secret {
 		t.Fatal(err)
 	}
 	return &sec
+}
+
+// updateSecret applies mutate to the latest Secret ns/name and writes it,
+// reading again on a conflict, as kubectl edit does when certinel wrote the
+// Secret in between.
+func (s *envSuite) updateSecret(t *testing.T, ns, name string, mutate func(*corev1.Secret)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var sec corev1.Secret
+		if err := s.client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &sec); err != nil {
+			return err
+		}
+		mutate(&sec)
+		return s.client.Update(context.Background(), &sec)
+	})
+	if err != nil {
+		t.Fatalf("update Secret %s: %v", name, err)
+	}
 }
 
 // hasEvent reports an Event with reason about object ns/name.
