@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,6 +44,11 @@ type KeystoreReconciler struct {
 	Recorder events.EventRecorder
 	// Namespaces are the namespaces certinel watches; empty means all.
 	Namespaces []string
+
+	// plaintextWarned holds the UIDs of Secrets already warned that their
+	// store password is in clear, so the Warning is given once per Secret
+	// (writes happen only on input changes, so a restart does not repeat it).
+	plaintextWarned sync.Map
 }
 
 // Reconcile brings the outputs of one annotated Secret up to date.
@@ -210,11 +216,18 @@ func (r *KeystoreReconciler) wrote(ctx context.Context, src, out *corev1.Secret,
 		r.event(out, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg+" from Secret "+src.Name)
 	}
 	r.event(src, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg)
-	if spec.Password.HasLiteral && len(spec.Formats) > 0 {
+	if spec.Password.HasLiteral && len(spec.Formats) > 0 && r.firstPlaintextWarning(src) {
 		r.event(src, corev1.EventTypeWarning, ReasonPlaintextPassword, "Write",
 			fmt.Sprintf("the store password is in clear in annotation %s; put it in a Secret and use %s", annotations.KeystorePassword, annotations.KeystorePasswordSecret))
 	}
 	logf.FromContext(ctx).Info("wrote keystores", "output", out.Name, "keys", keys)
+}
+
+// firstPlaintextWarning reports whether src has not yet been warned about a
+// password in clear, and records that it now has.
+func (r *KeystoreReconciler) firstPlaintextWarning(src *corev1.Secret) bool {
+	_, warned := r.plaintextWarned.LoadOrStore(src.UID, struct{}{})
+	return !warned
 }
 
 // invalid reports bad input on src and stops until the input changes.

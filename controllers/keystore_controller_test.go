@@ -243,6 +243,20 @@ func TestReconcilePassword(t *testing.T) {
 	}
 }
 
+// The Warning about a password in clear is given once per Secret, not on
+// every write: a new literal password rewrites the stores without it.
+func TestReconcilePlaintextPasswordWarnedOnce(t *testing.T) {
+	tls := newTLS(t, "app")
+	e := newTestEnv(t, tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystorePassword: "first"}))
+	e.reconcile(srcName)
+	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated, "Warning "+ReasonPlaintextPassword)
+
+	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePassword] = "second" })
+	e.reconcile(srcName)
+	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated)
+	requireKeystoreJKS(t, e.secret(srcName).Data[annotations.KeystoreJKSKey], "second", "certificate", tls.leaf)
+}
+
 // Every bad input gives one Warning Event with its reason, counts in the
 // metric, and leaves every object as it was.
 func TestReconcileBadInput(t *testing.T) {
