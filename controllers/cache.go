@@ -2,8 +2,11 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +23,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // ConfigMaps that certinel is unlikely to need, such as Helm release
 // Secrets. Data is kept for kubernetes.io/tls Secrets and for objects with a
 // certinel annotation. Objects whose data was dropped are still watched;
-// when one is referenced, readData fetches it from the API server.
+// when one is referenced, liveData fetches it from the API server.
 func TrimForCache(obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
 		o.SetManagedFields(nil)
@@ -50,14 +53,59 @@ func cachesData(o client.Object) bool {
 	return annotations.HasAny(o.GetAnnotations())
 }
 
-// readData gets a Secret or ConfigMap with its data: from the cache when the
-// cache keeps its data, otherwise with one GET from the API server.
-func readData(ctx context.Context, cached client.Reader, live client.Reader, key types.NamespacedName, obj client.Object) error {
+// liveData reads Secrets and ConfigMaps with their data: from the cache when
+// the cache keeps their data, otherwise from the API server. It keeps what
+// it fetched per resourceVersion, so a password Secret shared by many
+// keystore Secrets is fetched once, not once per Secret after a restart.
+type liveData struct {
+	mu      sync.Mutex
+	fetched map[liveKey]client.Object
+}
+
+type liveKey struct {
+	kind string
+	types.NamespacedName
+}
+
+// get fills obj (a *corev1.Secret or *corev1.ConfigMap) with object key and
+// its data.
+func (d *liveData) get(ctx context.Context, cached, live client.Reader, key types.NamespacedName, obj client.Object) error {
 	if err := cached.Get(ctx, key, obj); err != nil {
 		return err
 	}
 	if cachesData(obj) || live == nil {
 		return nil
 	}
-	return live.Get(ctx, key, obj)
+	k := liveKey{fmt.Sprintf("%T", obj), key}
+	d.mu.Lock()
+	prev, ok := d.fetched[k]
+	d.mu.Unlock()
+	if ok && prev.GetResourceVersion() == obj.GetResourceVersion() {
+		return copyInto(obj, prev)
+	}
+	err := live.Get(ctx, key, obj)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err == nil:
+		if d.fetched == nil {
+			d.fetched = map[liveKey]client.Object{}
+		}
+		d.fetched[k] = obj.DeepCopyObject().(client.Object)
+	case apierrors.IsNotFound(err):
+		delete(d.fetched, k)
+	}
+	return err
+}
+
+func copyInto(dst, src client.Object) error {
+	switch d := dst.(type) {
+	case *corev1.Secret:
+		src.(*corev1.Secret).DeepCopyInto(d)
+	case *corev1.ConfigMap:
+		src.(*corev1.ConfigMap).DeepCopyInto(d)
+	default:
+		return fmt.Errorf("liveData cannot read a %T", dst)
+	}
+	return nil
 }

@@ -49,6 +49,7 @@ type KeystoreReconciler struct {
 	// store password is in clear, so the Warning is given once per Secret
 	// (writes happen only on input changes, so a restart does not repeat it).
 	plaintextWarned sync.Map
+	liveData        liveData
 }
 
 // Reconcile brings the outputs of one annotated Secret up to date.

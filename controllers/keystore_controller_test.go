@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -1039,5 +1040,48 @@ func TestSecretRequestsForControlledSource(t *testing.T) {
 	got := e.r.secretRequests(context.Background(), src)
 	if !slices.ContainsFunc(got, func(r reconcile.Request) bool { return r.Name == srcName }) {
 		t.Fatalf("requests = %v: a change of annotated Secret %s does not reconcile it", got, srcName)
+	}
+}
+
+// countingReader counts the reads that reach the API server.
+type countingReader struct {
+	client.Reader
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.mu.Lock()
+	c.gets[key.Name]++
+	c.mu.Unlock()
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// A password Secret whose data the cache leaves out is fetched once per
+// resourceVersion, however many keystore Secrets name it: after a restart,
+// 1000 Secrets sharing one password Secret cost one GET, not 1000.
+func TestReconcileFetchesSharedPasswordSecretOnce(t *testing.T) {
+	tls := newTLS(t, "app")
+	ann := map[string]string{annotations.Keystores: "jks", annotations.KeystorePasswordSecret: "store-pw"}
+	e := newTestEnv(t, opaqueSecret("store-pw", map[string]string{"password": "first"}),
+		tlsSecret("a", tls, ann), tlsSecret("b", tls, ann), tlsSecret("c", tls, ann))
+	live := &countingReader{Reader: e.c, gets: map[string]int{}}
+	e.r.Live = live
+	for _, name := range []string{"a", "b", "c"} {
+		e.reconcile(name)
+		requireKeystoreJKS(t, e.secret(name).Data[annotations.KeystoreJKSKey], "first", "certificate", tls.leaf)
+	}
+	if got := live.gets["store-pw"]; got != 1 {
+		t.Fatalf("password Secret fetched %d times from the API server, want 1", got)
+	}
+
+	// A new password is a new resourceVersion: fetched again, and used.
+	e.update("store-pw", func(s *corev1.Secret) { s.Data["password"] = []byte("second") })
+	for _, name := range []string{"a", "b", "c"} {
+		e.reconcile(name)
+		requireKeystoreJKS(t, e.secret(name).Data[annotations.KeystoreJKSKey], "second", "certificate", tls.leaf)
+	}
+	if got := live.gets["store-pw"]; got != 2 {
+		t.Fatalf("password Secret fetched %d times from the API server, want 2", got)
 	}
 }

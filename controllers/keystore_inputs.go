@@ -50,7 +50,7 @@ func (r *KeystoreReconciler) password(ctx context.Context, namespace string, p a
 		return annotations.DefaultPassword, nil
 	}
 	var s corev1.Secret
-	err := readData(ctx, r.Client, r.Live, types.NamespacedName{Namespace: namespace, Name: p.SecretName}, &s)
+	err := r.liveData.get(ctx, r.Client, r.Live, types.NamespacedName{Namespace: namespace, Name: p.SecretName}, &s)
 	if apierrors.IsNotFound(err) {
 		return "", badinput.Errorf(badinput.MissingPasswordSecret, "password Secret %s/%s (from %s) does not exist", namespace, p.SecretName, annotations.KeystorePasswordSecret)
 	} else if err != nil {
@@ -77,7 +77,7 @@ func (r *KeystoreReconciler) sourceData(ctx context.Context, ref annotations.Sou
 	var err error
 	if ref.Kind == annotations.ConfigMapSource {
 		var cm corev1.ConfigMap
-		if err = readData(ctx, r.Client, r.Live, key, &cm); err == nil {
+		if err = r.liveData.get(ctx, r.Client, r.Live, key, &cm); err == nil {
 			var s string
 			if s, found = cm.Data[ref.Key]; found {
 				data = []byte(s)
@@ -87,7 +87,7 @@ func (r *KeystoreReconciler) sourceData(ctx context.Context, ref annotations.Sou
 		}
 	} else {
 		var s corev1.Secret
-		if err = readData(ctx, r.Client, r.Live, key, &s); err == nil {
+		if err = r.liveData.get(ctx, r.Client, r.Live, key, &s); err == nil {
 			data, found = s.Data[ref.Key]
 		}
 	}
