@@ -137,15 +137,25 @@ func newTarget(src *corev1.Secret, name string) *corev1.Secret {
 }
 
 // isTarget reports a Secret that certinel created for another Secret's
-// outputs: controlled by a Secret and carrying certinel's label or outputs.
-// Other controllers make Secrets controlled by Secrets too (OpenShift's
-// dockercfg Secrets); certinel must never treat those as its own.
+// outputs: controlled by a Secret, labelled by certinel when it created it,
+// and not asking for outputs of its own. Other controllers make Secrets
+// controlled by Secrets too (OpenShift's dockercfg Secrets), and a user's
+// annotated TLS Secret may be one of them; certinel must never treat those
+// as its own.
 func isTarget(s *corev1.Secret) bool {
 	ref := metav1.GetControllerOf(s)
-	if ref == nil || ref.Kind != "Secret" || ref.APIVersion != "v1" {
+	if ref == nil || ref.Kind != "Secret" || ref.APIVersion != "v1" || s.Labels[managedByLabel] != managedBy {
 		return false
 	}
-	return s.Labels[managedByLabel] == managedBy || hasOutputs(s)
+	return !asksForOutputs(s)
+}
+
+// asksForOutputs reports a Secret annotated for keystores or cert-info,
+// whether or not the values are valid.
+func asksForOutputs(s *corev1.Secret) bool {
+	_, ks := s.Annotations[annotations.Keystores]
+	_, ci := s.Annotations[annotations.CertInfo]
+	return ks || ci
 }
 
 func controlledBy(obj, owner metav1.Object) bool {

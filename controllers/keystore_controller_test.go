@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -1025,6 +1026,39 @@ func TestReconcileLeavesForeignChildSecretsAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A user's annotated TLS Secret that another Secret controls keeps its own
+// outputs and its owner's reference when that owner is reconciled, and its
+// outputs go when its own annotation goes.
+func TestReconcileControlledSourceKeepsItsOutputs(t *testing.T) {
+	tls := newTLS(t, "app")
+	parent := tlsSecret("parent", tls, map[string]string{annotations.Keystores: "jks"})
+	parent.UID = "uid-parent"
+	src := tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks"})
+	src.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Secret", Name: "parent", UID: parent.UID, Controller: ptr.To(true)}}
+	e := newTestEnv(t, parent, src)
+	e.reconcile(srcName)
+	e.reconcile("parent")
+	e.takeWrites()
+	e.takeEvents()
+
+	for range 2 { // src's events enqueue it, and parent through secretRequests
+		e.reconcile("parent")
+		e.reconcile(srcName)
+	}
+	if w := e.takeWrites(); len(w) != 0 {
+		t.Fatalf("writes = %q, want none: the child is a source of its own, not parent's target", w)
+	}
+	got := e.secret(srcName)
+	requireKeys(t, got, annotations.CACertKey, annotations.KeystoreJKSKey, annotations.TLSCertKey, annotations.TLSKeyKey, annotations.TruststoreJKSKey)
+	if len(got.OwnerReferences) != 1 {
+		t.Fatalf("ownerReferences = %+v, want parent's kept", got.OwnerReferences)
+	}
+
+	e.update(srcName, func(s *corev1.Secret) { delete(s.Annotations, annotations.Keystores) })
+	e.reconcile(srcName)
+	requireKeys(t, e.secret(srcName), annotations.CACertKey, annotations.TLSCertKey, annotations.TLSKeyKey)
 }
 
 // An annotated Secret is reconciled on its own changes even when another

@@ -89,9 +89,7 @@ func (r *KeystoreReconciler) secretRequests(ctx context.Context, obj client.Obje
 }
 
 func wantsOrHasOutputs(s *corev1.Secret) bool {
-	_, ks := s.Annotations[annotations.Keystores]
-	_, ci := s.Annotations[annotations.CertInfo]
-	return ks || ci || hasOutputs(s)
+	return asksForOutputs(s) || hasOutputs(s)
 }
 
 // referrers maps a Secret or ConfigMap to the Secrets whose outputs read it.
