@@ -259,6 +259,29 @@ func TestReconcilePlaintextPasswordWarnedOnce(t *testing.T) {
 	requireKeystoreJKS(t, e.secret(srcName).Data[annotations.KeystoreJKSKey], "second", "certificate", tls.leaf)
 }
 
+// cert-info alone reads no password and no truststore source: a missing
+// password Secret does not block tls.crt.info, and a new password does not
+// rewrite it.
+func TestReconcileCertInfoIgnoresStoreInputs(t *testing.T) {
+	tls := newTLS(t, "app")
+	e := newTestEnv(t, tlsSecret(srcName, tls, map[string]string{
+		annotations.CertInfo:               "true",
+		annotations.KeystorePasswordSecret: "not-there",
+		annotations.TruststoreSources:      "configmap:not-there",
+	}))
+	e.reconcile(srcName)
+	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated)
+	requireKeys(t, e.secret(srcName), annotations.CACertKey, annotations.CACertInfoKey, annotations.TLSCertKey, annotations.TLSCertInfoKey, annotations.TLSKeyKey)
+	e.takeWrites()
+
+	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePasswordSecret] = "elsewhere" })
+	e.takeWrites()
+	e.reconcile(srcName)
+	if w := e.takeWrites(); len(w) != 0 {
+		t.Fatalf("writes = %q, want none: cert-info does not depend on the password", w)
+	}
+}
+
 // Every bad input gives one Warning Event with its reason, counts in the
 // metric, and leaves every object as it was.
 func TestReconcileBadInput(t *testing.T) {

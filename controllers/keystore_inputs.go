@@ -25,7 +25,10 @@ func (r *KeystoreReconciler) inputs(ctx context.Context, src *corev1.Secret, spe
 	if len(in.TLSCert) == 0 {
 		return in, badinput.Errorf(badinput.NoCertificate, "the Secret has no %s; certinel builds keystores from a TLS Secret (tls.crt, tls.key, optional ca.crt)", annotations.TLSCertKey)
 	}
-	if len(spec.Formats) > 0 && len(in.TLSKey) == 0 {
+	if len(spec.Formats) == 0 {
+		return in, nil // cert-info alone reads no password and no truststore source
+	}
+	if len(in.TLSKey) == 0 {
 		return in, badinput.Errorf(badinput.NoPrivateKey, "the Secret has no %s; a keystore needs the private key", annotations.TLSKeyKey)
 	}
 	var err error

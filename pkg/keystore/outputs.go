@@ -103,11 +103,19 @@ func prefix(err error, s string) error {
 
 // fingerprint covers every input as parsed (so re-encoding the same PEM
 // changes nothing), keyed with the password so a password change counts.
+// cert-info alone depends on the certificates only: no password, alias,
+// profile or truststore source changes it.
 func (p *Plan) fingerprint() string {
-	parts := [][]byte{[]byte(p.spec.Alias), []byte(p.spec.Profile)}
-	if p.keyPair != nil {
+	var parts [][]byte
+	password := ""
+	if len(p.spec.Formats) > 0 {
+		password = p.password
+		parts = append(parts, []byte(p.spec.Alias), []byte(p.spec.Profile))
 		keyDER, _ := x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
 		parts = append(parts, []byte("key"), keyDER)
+		for _, c := range p.trusted {
+			parts = append(parts, []byte("trusted"), c.Raw)
+		}
 	}
 	for _, f := range p.spec.Formats {
 		parts = append(parts, []byte("format:"+f))
@@ -123,10 +131,7 @@ func (p *Plan) fingerprint() string {
 			parts = append(parts, []byte("ca"), c.Raw)
 		}
 	}
-	for _, c := range p.trusted {
-		parts = append(parts, []byte("trusted"), c.Raw)
-	}
-	return fingerprint.Of([]byte(p.password), parts...)
+	return fingerprint.Of([]byte(password), parts...)
 }
 
 // Render builds every output. It is the expensive step: call it only when

@@ -425,6 +425,19 @@ func TestFingerprintCertInfoOnly(t *testing.T) {
 	if b := newPlan(t, in).Fingerprint; b != a {
 		t.Error("re-encoded tls.crt changed the fingerprint")
 	}
+	// Only the certificates matter: these feed no store when none is asked for.
+	for name, change := range map[string]func(*Inputs){
+		"password": func(in *Inputs) { in.Password = "another" },
+		"alias":    func(in *Inputs) { in.Spec.Alias = "other" },
+		"profile":  func(in *Inputs) { in.Spec.Profile = annotations.LegacyDES },
+		"source":   func(in *Inputs) { in.Sources = []Source{{Data: testpki.CertsPEM(f.chain.Root.Cert)}} },
+	} {
+		changed := in
+		change(&changed)
+		if b := newPlan(t, changed).Fingerprint; b != a {
+			t.Errorf("a new %s changed the fingerprint of cert-info alone", name)
+		}
+	}
 	in.TLSCert = testpki.CertsPEM(f.chain.Leaf.Cert)
 	if b := newPlan(t, in).Fingerprint; b == a {
 		t.Error("a shorter tls.crt did not change the fingerprint")
