@@ -70,13 +70,16 @@ type liveKey struct {
 // get fills obj (a *corev1.Secret or *corev1.ConfigMap) with object key and
 // its data.
 func (d *liveData) get(ctx context.Context, cached, live client.Reader, key types.NamespacedName, obj client.Object) error {
+	k := liveKey{fmt.Sprintf("%T", obj), key}
 	if err := cached.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			d.forget(k)
+		}
 		return err
 	}
 	if cachesData(obj) || live == nil {
 		return nil
 	}
-	k := liveKey{fmt.Sprintf("%T", obj), key}
 	d.mu.Lock()
 	prev, ok := d.fetched[k]
 	d.mu.Unlock()
@@ -84,18 +87,26 @@ func (d *liveData) get(ctx context.Context, cached, live client.Reader, key type
 		return copyInto(obj, prev)
 	}
 	err := live.Get(ctx, key, obj)
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	switch {
 	case err == nil:
+		d.mu.Lock()
 		if d.fetched == nil {
 			d.fetched = map[liveKey]client.Object{}
 		}
 		d.fetched[k] = obj.DeepCopyObject().(client.Object)
+		d.mu.Unlock()
 	case apierrors.IsNotFound(err):
-		delete(d.fetched, k)
+		d.forget(k)
 	}
 	return err
+}
+
+// forget drops what was fetched of an object that no longer exists, so a
+// deleted password Secret's data does not stay in memory.
+func (d *liveData) forget(k liveKey) {
+	d.mu.Lock()
+	delete(d.fetched, k)
+	d.mu.Unlock()
 }
 
 func copyInto(dst, src client.Object) error {

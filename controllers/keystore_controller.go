@@ -45,7 +45,7 @@ type KeystoreReconciler struct {
 	// Namespaces are the namespaces certinel watches; empty means all.
 	Namespaces []string
 
-	// plaintextWarned holds the UIDs of Secrets already warned that their
+	// plaintextWarned holds the names of Secrets already warned that their
 	// store password is in clear, so the Warning is given once per Secret
 	// (writes happen only on input changes, so a restart does not repeat it).
 	plaintextWarned sync.Map
@@ -56,6 +56,9 @@ type KeystoreReconciler struct {
 func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var src corev1.Secret
 	if err := r.Client.Get(ctx, req.NamespacedName, &src); err != nil || src.DeletionTimestamp != nil {
+		if apierrors.IsNotFound(err) {
+			r.plaintextWarned.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	spec, err := annotations.ParseKeystoreSpec(src.Namespace, src.Annotations)
@@ -237,7 +240,7 @@ func (r *KeystoreReconciler) wrote(ctx context.Context, src, out *corev1.Secret,
 // firstPlaintextWarning reports whether src has not yet been warned about a
 // password in clear, and records that it now has.
 func (r *KeystoreReconciler) firstPlaintextWarning(src *corev1.Secret) bool {
-	_, warned := r.plaintextWarned.LoadOrStore(src.UID, struct{}{})
+	_, warned := r.plaintextWarned.LoadOrStore(client.ObjectKeyFromObject(src), struct{}{})
 	return !warned
 }
 
