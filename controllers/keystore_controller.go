@@ -258,6 +258,6 @@ func (r *KeystoreReconciler) invalid(ctx context.Context, src *corev1.Secret, er
 
 func (r *KeystoreReconciler) event(obj *corev1.Secret, eventType, reason, action, note string) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", note)
+		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", badinput.Truncate(note))
 	}
 }

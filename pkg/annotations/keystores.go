@@ -136,7 +136,7 @@ func ParseKeystoreSpec(namespace string, ann map[string]string) (KeystoreSpec, e
 		spec.Profile = Profile(strings.ToLower(v))
 		if !slices.Contains(Profiles, spec.Profile) {
 			return KeystoreSpec{}, badinput.Errorf(badinput.UnknownPKCS12Profile,
-				"%s: unknown profile %q; use one of %s", PKCS12Profile, v, joinProfiles())
+				"%s: unknown profile %s; use one of %s", PKCS12Profile, badinput.Quote(v), joinProfiles())
 		}
 	}
 	if spec.TruststoreSources, err = ParseSourceList(TruststoreSources, namespace, value(ann, TruststoreSources)); err != nil {
@@ -154,7 +154,7 @@ func ParseKeystoreSpec(namespace string, ann map[string]string) (KeystoreSpec, e
 func value(ann map[string]string, key string) string { return strings.TrimSpace(ann[key]) }
 
 func invalid(key, v, want string) error {
-	return badinput.Errorf(badinput.InvalidAnnotation, "%s: invalid value %q: want %s", key, v, want)
+	return badinput.Errorf(badinput.InvalidAnnotation, "%s: invalid value %s: want %s", key, badinput.Quote(v), want)
 }
 
 func parseFormats(v string) ([]Format, error) {
@@ -163,7 +163,7 @@ func parseFormats(v string) ([]Format, error) {
 		f := Format(strings.ToLower(item))
 		if f != JKS && f != PKCS12 {
 			return nil, badinput.Errorf(badinput.UnknownKeystoreFormat,
-				"%s: unknown format %q; use jks, pkcs12 or jks,pkcs12", Keystores, item)
+				"%s: unknown format %s; use jks, pkcs12 or jks,pkcs12", Keystores, badinput.Quote(item))
 		}
 		formats = append(formats, f)
 	}
@@ -247,7 +247,7 @@ func parseSource(namespace, item string) (SourceRef, error) {
 	}
 	ref := SourceRef{Kind: SourceKind(strings.ToLower(strings.TrimSpace(kind))), Namespace: namespace, Key: DefaultSourceKey}
 	if ref.Kind != SecretSource && ref.Kind != ConfigMapSource {
-		return SourceRef{}, fmt.Errorf("unknown kind %q", kind)
+		return SourceRef{}, fmt.Errorf("unknown kind %s", badinput.Quote(kind))
 	}
 	parts := strings.Split(strings.TrimSpace(path), "/")
 	switch len(parts) {
@@ -267,13 +267,13 @@ func parseSource(namespace, item string) (SourceRef, error) {
 		return SourceRef{}, fmt.Errorf("too many slashes")
 	}
 	if errs := validation.IsDNS1123Label(ref.Namespace); len(errs) > 0 {
-		return SourceRef{}, fmt.Errorf("bad namespace %q", ref.Namespace)
+		return SourceRef{}, fmt.Errorf("bad namespace %s", badinput.Quote(ref.Namespace))
 	}
 	if errs := validation.IsDNS1123Subdomain(ref.Name); len(errs) > 0 {
-		return SourceRef{}, fmt.Errorf("bad name %q", ref.Name)
+		return SourceRef{}, fmt.Errorf("bad name %s", badinput.Quote(ref.Name))
 	}
 	if errs := validation.IsConfigMapKey(ref.Key); len(errs) > 0 {
-		return SourceRef{}, fmt.Errorf("bad key %q", ref.Key)
+		return SourceRef{}, fmt.Errorf("bad key %s", badinput.Quote(ref.Key))
 	}
 	return ref, nil
 }

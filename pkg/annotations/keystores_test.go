@@ -489,3 +489,27 @@ func TestReferences(t *testing.T) {
 		})
 	}
 }
+
+// A long bad value gives a short message: the API server refuses Events
+// whose note exceeds 1 KiB, and the Warning must reach the user.
+func TestLongBadValuesGiveShortMessages(t *testing.T) {
+	long := strings.Repeat("x", 2000)
+	for _, ann := range []map[string]string{
+		{Keystores: long},
+		{Keystores: "jks", PKCS12Profile: long},
+		{Keystores: "jks", KeystoreAlias: long},
+		{Keystores: "jks", KeystorePasswordSecret: long + "/" + long},
+		{Keystores: "jks", TruststoreSources: "secret:" + long + "/" + long + "/" + long},
+		{Keystores: "jks", TruststoreSources: long + ":name"},
+		{Keystores: "jks", KeystoresTarget: long},
+		{CertInfo: long},
+	} {
+		_, err := ParseKeystoreSpec("ns", ann)
+		if err == nil {
+			t.Fatalf("%v: no error", ann)
+		}
+		if n := len(err.Error()); n > 512 {
+			t.Errorf("message of %d bytes for a 2000-character value: %.120s...", n, err.Error())
+		}
+	}
+}

@@ -7,6 +7,8 @@ package badinput
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Error is a problem with user input. It is never retried: certinel waits for
@@ -48,3 +50,35 @@ const (
 	DataKeyConflict         = "DataKeyConflict"
 	TargetConflict          = "TargetConflict"
 )
+
+// quoteLimit is how much of a user's value a message quotes. The API server
+// refuses an Event whose note exceeds 1 KiB, so a message must stay short
+// whatever the user wrote.
+const quoteLimit = 64
+
+// Quote quotes a value the user wrote for a message, cut to quoteLimit
+// characters.
+func Quote(v string) string {
+	if utf8.RuneCountInString(v) <= quoteLimit {
+		return strconv.Quote(v)
+	}
+	r := []rune(v)
+	return fmt.Sprintf("%s... (%d characters)", strconv.Quote(string(r[:quoteLimit])), len(r))
+}
+
+// NoteLimit is the longest Event note the API server accepts, in bytes.
+const NoteLimit = 1024
+
+// Truncate cuts a message to at most NoteLimit bytes on a character
+// boundary, so an Event is never refused for its length.
+func Truncate(msg string) string {
+	if len(msg) <= NoteLimit {
+		return msg
+	}
+	const cut = "..."
+	end := NoteLimit - len(cut)
+	for end > 0 && !utf8.RuneStart(msg[end]) {
+		end--
+	}
+	return msg[:end] + cut
+}

@@ -3,7 +3,10 @@ package badinput
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestErrorf(t *testing.T) {
@@ -70,5 +73,45 @@ func TestReasonsAreCamelCaseAndUnique(t *testing.T) {
 			t.Errorf("reason %q defined twice", r)
 		}
 		seen[r] = true
+	}
+}
+
+func TestQuote(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"short":            {"jks", `"jks"`},
+		"control bytes":    {"a\nb", `"a\nb"`},
+		"exactly at limit": {strings.Repeat("x", quoteLimit), strconv.Quote(strings.Repeat("x", quoteLimit))},
+		"long ASCII":       {strings.Repeat("x", 2000), strconv.Quote(strings.Repeat("x", quoteLimit)) + "... (2000 characters)"},
+		"long multi-byte":  {strings.Repeat("é", 100), strconv.Quote(strings.Repeat("é", quoteLimit)) + "... (100 characters)"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := Quote(tc.in); got != tc.want {
+				t.Errorf("Quote = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	cases := map[string]struct {
+		in      string
+		wantLen int
+	}{
+		"short kept":          {"bad PEM", len("bad PEM")},
+		"at limit kept":       {strings.Repeat("a", NoteLimit), NoteLimit},
+		"long ASCII cut":      {strings.Repeat("a", 5000), NoteLimit},
+		"long multi-byte cut": {strings.Repeat("€", 1000), NoteLimit - 1}, // 3-byte runes: 340 of them, then "..."
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Truncate(tc.in)
+			if len(got) != tc.wantLen || !utf8.ValidString(got) {
+				t.Errorf("Truncate: %d bytes (valid UTF-8: %v), want %d", len(got), utf8.ValidString(got), tc.wantLen)
+			}
+			if len(tc.in) > NoteLimit && !strings.HasSuffix(got, "...") {
+				t.Errorf("a cut message does not say so: ...%s", got[len(got)-10:])
+			}
+		})
 	}
 }
