@@ -100,6 +100,9 @@ func inspectPEM(w io.Writer, data []byte) error {
 }
 
 func inspectJKS(w io.Writer, data []byte, password string) error {
+	if err := keystore.CheckJKS(data); err != nil {
+		return err
+	}
 	ks := jks.New()
 	if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
 		return fmt.Errorf("JKS: %w (wrong password? use --password-file)", err)

@@ -266,9 +266,11 @@ func TestInspect(t *testing.T) {
 		"JKS, wrong password":     {[]string{filepath.Join(dir, "keystore.jks")}, 1, "wrong password?"},
 		"PKCS#12, wrong password": {[]string{filepath.Join(dir, "keystore.p12")}, 1, "use --password-file"},
 		"not a store":             {[]string{writeFile(t, "junk", []byte("junk"))}, 1, "not PEM, JKS or PKCS#12"},
-		"missing file":            {[]string{filepath.Join(dir, "missing")}, 1, "no such file"},
-		"no file":                 {nil, 2, "name at least one file"},
-		"missing password file":   {[]string{"--password-file", filepath.Join(dir, "nope"), f.cert}, 1, "no such file"},
+		// a JKS header declaring 4 billion entries: refused, not decoded into an out-of-memory crash
+		"corrupt JKS":           {[]string{writeFile(t, "bad.jks", []byte{0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0, 0})}, 1, "truncated or corrupt JKS file"},
+		"missing file":          {[]string{filepath.Join(dir, "missing")}, 1, "no such file"},
+		"no file":               {nil, 2, "name at least one file"},
+		"missing password file": {[]string{"--password-file", filepath.Join(dir, "nope"), f.cert}, 1, "no such file"},
 	}
 	for name, tc := range errCases {
 		t.Run(name, func(t *testing.T) {
