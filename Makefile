@@ -30,7 +30,7 @@ lint: ## gofmt and go vet
 
 .PHONY: test
 test: tools deps lint ## run every test: unit, fuzz seeds, e2e against a real API server
-	$(GO_TEST) -count=1 ./...
+	$(GO_TEST) -count=1 -timeout 30m ./...
 
 .PHONY: demo
 demo: tools deps ## start a local control plane and certinel, annotate a Secret, show its keystore

@@ -182,7 +182,7 @@ func (s *envSuite) getSecret(t *testing.T, ns, name string) *corev1.Secret {
 // Secret in between.
 func (s *envSuite) updateSecret(t *testing.T, ns, name string, mutate func(*corev1.Secret)) {
 	t.Helper()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		var sec corev1.Secret
 		if err := s.client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &sec); err != nil {
 			return err

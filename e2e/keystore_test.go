@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/certinel/certinel/e2e/framework"
 )
@@ -62,9 +65,10 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 
 	t.Run("a reconcile with unchanged inputs writes nothing", func(t *testing.T) {
 		writesBefore := metric(t, "certinel_writes_total")
+		reconcilesBefore := metric(t, "controller_runtime_reconcile_total", `controller="keystores"`)
 		kubectl(t, "", "-n", ns, "annotate", "secret", "app-tls", "example.com/touched=yes")
 		rv := getSecret(t, ns, "app-tls").ResourceVersion
-		time.Sleep(2 * time.Second)
+		waitIdle(t, reconcilesBefore+1)
 		if got := getSecret(t, ns, "app-tls").ResourceVersion; got != rv {
 			t.Errorf("resourceVersion changed from %s to %s without an input change", rv, got)
 		}
@@ -79,7 +83,7 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 		if err := certinel.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * time.Second)
+		waitIdle(t, annotatedSecrets(t))
 		if got := getSecret(t, ns, "app-tls").ResourceVersion; got != rv {
 			t.Errorf("resourceVersion changed from %s to %s across a restart", rv, got)
 		}
@@ -132,4 +136,39 @@ func metric(t *testing.T, name string, matchers ...string) float64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// waitIdle waits until certinel's keystore controller has finished at least
+// minReconciles reconciles since it started and has nothing queued or in
+// progress, so a test can then check that nothing was written.
+func waitIdle(t *testing.T, minReconciles float64) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() string {
+		done := metric(t, "controller_runtime_reconcile_total", `controller="keystores"`)
+		queued := metric(t, "workqueue_depth", `name="keystores"`)
+		active := metric(t, "controller_runtime_active_workers", `controller="keystores"`)
+		if done < minReconciles || queued > 0 || active > 0 {
+			return fmt.Sprintf("keystore controller busy: %v of %v reconciles done, %v queued, %v in progress", done, minReconciles, queued, active)
+		}
+		return ""
+	})
+}
+
+// annotatedSecrets counts the Secrets in the cluster that ask for keystores
+// or cert-info: a restarted certinel reconciles each of them once.
+func annotatedSecrets(t *testing.T) float64 {
+	t.Helper()
+	var list corev1.SecretList
+	if err := cluster.Client.List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range list.Items {
+		_, ks := s.Annotations[annKeystores]
+		_, ci := s.Annotations["certinel.io/cert-info"]
+		if ks || ci {
+			n++
+		}
+	}
+	return float64(n)
 }

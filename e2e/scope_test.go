@@ -24,7 +24,8 @@ func TestNamespacesAndLeaderElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubectl(t, "", "-n", leaseNS, "apply", "-f", filepath.Join(cluster.Root, "config", "rbac", "leader_election_role.yaml"))
-	kubectl(t, "", "-n", leaseNS, "create", "rolebinding", "certinel-e2e-leader", "--role=certinel-leader-election", "--user="+certinelUserName)
+	binding := kubectl(t, "", "-n", leaseNS, "create", "rolebinding", "certinel-e2e-leader", "--role=certinel-leader-election", "--user="+certinelUserName, "--dry-run=client", "-o", "yaml")
+	kubectl(t, binding, "-n", leaseNS, "apply", "-f", "-")
 
 	// one writer at a time: the suite's certinel pauses during this test
 	certinel.Stop()

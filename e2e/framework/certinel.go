@@ -36,8 +36,14 @@ type Certinel struct {
 	MetricsURL string
 	ProbeURL   string
 
-	cmd *exec.Cmd
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once the process has exited
+	exitErr error         // what Wait returned; read only after exited is closed
 }
+
+// httpClient bounds every request to certinel, so a port that never
+// answers fails a test instead of hanging it.
+var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // StartCertinel starts the certinel manager as its own process and waits
 // until /readyz answers.
@@ -46,8 +52,21 @@ func StartCertinel(ctx context.Context, binary, kubeconfig, logPath string, args
 	return c, c.Start(ctx)
 }
 
-// Start (re)starts the process on fresh ports.
+// Start (re)starts the process on fresh ports. A port found free can be
+// taken by another process before certinel binds it (the envtest suite and
+// other tests run in parallel), so a start whose process exits before it is
+// ready is tried again on new ports.
 func (c *Certinel) Start(ctx context.Context) error {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = c.start(ctx); err == nil || !c.hasExited() {
+			return err
+		}
+	}
+	return err
+}
+
+func (c *Certinel) start(ctx context.Context) error {
 	metrics, err := freePort()
 	if err != nil {
 		return err
@@ -66,26 +85,41 @@ func (c *Certinel) Start(ctx context.Context) error {
 	c.cmd = exec.Command(c.Binary, args...)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
+		log.Close()
 		return err
 	}
-	go func() { _ = c.cmd.Wait(); log.Close() }()
+	exited, cmd := make(chan struct{}), c.cmd
+	c.exited = exited
+	go func() {
+		c.exitErr = cmd.Wait()
+		log.Close()
+		close(exited)
+	}()
 	return c.waitReady(ctx)
+}
+
+func (c *Certinel) hasExited() bool {
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 func (c *Certinel) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
-		if resp, err := http.Get(c.ProbeURL + "/readyz"); err == nil {
+		if resp, err := httpClient.Get(c.ProbeURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
-		if c.cmd.ProcessState != nil {
-			return fmt.Errorf("certinel exited: %s; log: %s", c.cmd.ProcessState, c.LogPath)
-		}
 		select {
+		case <-c.exited:
+			return fmt.Errorf("certinel exited before it was ready: %v; log: %s", c.exitErr, c.LogPath)
 		case <-ctx.Done():
 			return fmt.Errorf("certinel not ready: %w; log: %s", ctx.Err(), c.LogPath)
 		case <-time.After(100 * time.Millisecond):
@@ -93,18 +127,18 @@ func (c *Certinel) waitReady(ctx context.Context) error {
 	}
 }
 
-// Stop sends SIGTERM and waits for the process to exit.
+// Stop sends SIGTERM and waits for the process to exit; after 20 seconds it
+// kills it.
 func (c *Certinel) Stop() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	deadline := time.Now().Add(20 * time.Second)
-	for c.cmd.ProcessState == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if c.cmd.ProcessState == nil {
+	select {
+	case <-c.exited:
+	case <-time.After(20 * time.Second):
 		_ = c.cmd.Process.Kill()
+		<-c.exited
 	}
 }
 
@@ -114,7 +148,7 @@ func (c *Certinel) PID() int { return c.cmd.Process.Pid }
 // Metric returns the sum of all samples of a metric family whose labels
 // contain every given "name=\"value\"" matcher.
 func (c *Certinel) Metric(name string, matchers ...string) (float64, error) {
-	resp, err := http.Get(c.MetricsURL)
+	resp, err := httpClient.Get(c.MetricsURL)
 	if err != nil {
 		return 0, err
 	}
