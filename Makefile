@@ -50,6 +50,12 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
+.PHONY: crds
+crds: ## copy the CRDs of other projects that tests serve (OpenShift's Route) from their pinned Go modules
+	@mkdir -p config/crd/external
+	cp "$$(go list -m -f '{{.Dir}}' github.com/openshift/api)/route/v1/zz_generated.crd-manifests/routes.crd.yaml" config/crd/external/route.openshift.io_routes.yaml
+	chmod 644 config/crd/external/*.yaml
+
 .PHONY: clean
 clean: ## remove bin/ (the control-plane cache in ~/.cache/certinel stays)
 	rm -rf $(BIN)

@@ -14,10 +14,28 @@ import (
 	"strings"
 	"time"
 
+	routev1 "github.com/openshift/api/route/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
+
+// ExternalCRDs is the directory, relative to the repository root, of the
+// CRDs every test cluster serves; `make crds` copies them from their Go
+// modules.
+const ExternalCRDs = "config/crd/external"
+
+// Scheme holds the built-in Kubernetes types and OpenShift's Route, which
+// the test cluster serves through its CRD.
+var Scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(routev1.AddToScheme(s))
+	return s
+}()
 
 // Cluster is a local control plane: etcd, kube-apiserver and optionally
 // kube-controller-manager (for garbage collection and namespace deletion).
@@ -77,7 +95,13 @@ func StartCluster(controllerManager bool) (*Cluster, error) {
 		BinaryAssetsDirectory:    bin,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
-		CRDInstallOptions:        envtest.CRDInstallOptions{ErrorIfPathMissing: true},
+		// CRDs of other projects that certinel works with, such as
+		// OpenShift's Route: a plain kube-apiserver does not serve them.
+		CRDInstallOptions: envtest.CRDInstallOptions{
+			Paths:              []string{filepath.Join(root, ExternalCRDs)},
+			ErrorIfPathMissing: true,
+		},
+		Scheme: Scheme,
 	}
 	if c.Config, err = c.env.Start(); err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
@@ -86,7 +110,7 @@ func StartCluster(controllerManager bool) (*Cluster, error) {
 		c.Stop()
 		return nil, err
 	}
-	if c.Client, err = client.New(c.Config, client.Options{}); err != nil {
+	if c.Client, err = client.New(c.Config, client.Options{Scheme: Scheme}); err != nil {
 		c.Stop()
 		return nil, err
 	}
