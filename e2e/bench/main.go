@@ -30,9 +30,10 @@ func main() {
 	n := flag.Int("secrets", 1000, "annotated TLS Secrets created before certinel starts")
 	quiet := flag.Duration("quiet", time.Minute, "quiet period after convergence in which writes are counted")
 	unrelated := flag.Int("unrelated", 0, "unannotated 64 KiB Opaque Secrets (like Helm releases) created as well, to show what certinel's cache keeps")
+	sharedPassword := flag.Bool("password-secret", false, "give every Secret certinel.io/keystore-password-secret naming one shared Opaque Secret (whose data the cache does not keep)")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	flag.Parse()
-	report, err := run(*n, *unrelated, *quiet)
+	report, err := run(*n, *unrelated, *quiet, *sharedPassword)
 	fmt.Print(report)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -43,7 +44,7 @@ func main() {
 	}
 }
 
-func run(n, unrelated int, quiet time.Duration) (string, error) {
+func run(n, unrelated int, quiet time.Duration, sharedPassword bool) (string, error) {
 	ctx := context.Background()
 	var r strings.Builder
 	cluster, err := framework.StartCluster(false)
@@ -60,13 +61,24 @@ func run(n, unrelated int, quiet time.Duration) (string, error) {
 		return "", err
 	}
 	start := time.Now()
-	if err := createSecrets(ctx, c, n); err != nil {
+	ann := map[string]string{"certinel.io/keystores": "jks"}
+	if sharedPassword {
+		ann["certinel.io/keystore-password-secret"] = "store-pw"
+		pw := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "store-pw"}, StringData: map[string]string{"password": "bench-pw"}}
+		if err := c.Create(ctx, pw); err != nil {
+			return "", err
+		}
+	}
+	if err := createSecrets(ctx, c, n, ann); err != nil {
 		return "", err
 	}
 	if err := createUnrelated(ctx, c, unrelated); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(&r, "certinel benchmark: %d annotated kubernetes.io/tls Secrets (ECDSA P-256 leaf, 2-cert chain, ca.crt), certinel.io/keystores=jks\n", n)
+	if sharedPassword {
+		fmt.Fprintf(&r, "  every one with certinel.io/keystore-password-secret=store-pw (one shared Opaque Secret)\n")
+	}
 	if unrelated > 0 {
 		fmt.Fprintf(&r, "  plus %d unrelated 64 KiB Opaque Secrets (%d MiB of data certinel does not need)\n", unrelated, unrelated*64/1024)
 	}
@@ -116,18 +128,19 @@ func run(n, unrelated int, quiet time.Duration) (string, error) {
 	}
 	settled := time.Since(restart)
 	time.Sleep(2 * time.Second)
+	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
 	writesRestart, _ := cert.Metric("certinel_writes_total")
 	changed, err = changedSince(ctx, c, rvs)
 	if err != nil {
 		return r.String(), err
 	}
 	rss3, _ := memory(cert.PID())
-	fmt.Fprintf(&r, "  restart: %d Secrets reconciled again in %s, %.0f certinel writes, %d Secrets changed (target 0); RSS %.1f MiB\n",
-		n, settled.Round(time.Millisecond), writesRestart, changed, rss3)
+	fmt.Fprintf(&r, "  restart: %d Secrets reconciled again in %s, %.0f certinel writes, %d Secrets changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
+		n, settled.Round(time.Millisecond), writesRestart, changed, gets, rss3)
 	return r.String(), nil
 }
 
-func createSecrets(ctx context.Context, c client.Client, n int) error {
+func createSecrets(ctx context.Context, c client.Client, n int, ann map[string]string) error {
 	work := make(chan int)
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
@@ -143,7 +156,7 @@ func createSecrets(ctx context.Context, c client.Client, n int) error {
 				}
 				s := &corev1.Secret{
 					ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("app-%04d-tls", i),
-						Annotations: map[string]string{"certinel.io/keystores": "jks"}},
+						Annotations: ann},
 					Type: corev1.SecretTypeTLS,
 					Data: map[string][]byte{"tls.crt": tls.Cert, "tls.key": tls.Key, "ca.crt": tls.CA},
 				}
