@@ -113,9 +113,6 @@ func (p *Plan) fingerprint() string {
 		parts = append(parts, []byte(p.spec.Alias), []byte(p.spec.Profile))
 		keyDER, _ := x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
 		parts = append(parts, []byte("key"), keyDER)
-		for _, c := range p.trusted {
-			parts = append(parts, []byte("trusted"), c.Raw)
-		}
 	}
 	for _, f := range p.spec.Formats {
 		parts = append(parts, []byte("format:"+f))
@@ -129,6 +126,11 @@ func (p *Plan) fingerprint() string {
 	if p.spec.CertInfo { // ca.crt as written matters only to ca.crt.info
 		for _, c := range p.caCerts {
 			parts = append(parts, []byte("ca"), c.Raw)
+		}
+	}
+	if len(p.spec.Formats) > 0 {
+		for _, c := range p.trusted {
+			parts = append(parts, []byte("trusted"), c.Raw)
 		}
 	}
 	return fingerprint.Of([]byte(password), parts...)
