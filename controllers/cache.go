@@ -26,12 +26,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // when one is referenced, liveData fetches it from the API server.
 func TrimForCache(obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
-		o.SetManagedFields(nil)
-		if _, ok := o.GetAnnotations()[lastApplied]; ok {
-			ann := o.GetAnnotations()
-			delete(ann, lastApplied)
-			o.SetAnnotations(ann)
-		}
+		trimMetadata(o)
 	}
 	switch o := obj.(type) {
 	case *corev1.Secret:
@@ -44,6 +39,16 @@ func TrimForCache(obj any) (any, error) {
 		}
 	}
 	return obj, nil
+}
+
+// trimMetadata drops managedFields and kubectl's last-applied copy.
+func trimMetadata(o metav1.Object) {
+	o.SetManagedFields(nil)
+	if _, ok := o.GetAnnotations()[lastApplied]; ok {
+		ann := o.GetAnnotations()
+		delete(ann, lastApplied)
+		o.SetAnnotations(ann)
+	}
 }
 
 func cachesData(o client.Object) bool {
@@ -93,7 +98,9 @@ func (d *liveData) get(ctx context.Context, cached, live client.Reader, key type
 		if d.fetched == nil {
 			d.fetched = map[liveKey]client.Object{}
 		}
-		d.fetched[k] = obj.DeepCopyObject().(client.Object)
+		kept := obj.DeepCopyObject().(client.Object)
+		trimMetadata(kept)
+		d.fetched[k] = kept
 		d.mu.Unlock()
 	case apierrors.IsNotFound(err):
 		d.forget(k)
@@ -107,6 +114,23 @@ func (d *liveData) forget(k liveKey) {
 	d.mu.Lock()
 	delete(d.fetched, k)
 	d.mu.Unlock()
+}
+
+// forgetIfDeleted is called on every event of a Secret or ConfigMap: when
+// obj has been fetched and is gone from the cache (a delete event), what
+// was fetched of it is dropped, whether or not anything still names it.
+func (d *liveData) forgetIfDeleted(ctx context.Context, cached client.Reader, obj client.Object) {
+	k := liveKey{fmt.Sprintf("%T", obj), client.ObjectKeyFromObject(obj)}
+	d.mu.Lock()
+	_, ok := d.fetched[k]
+	d.mu.Unlock()
+	if !ok {
+		return
+	}
+	probe := obj.DeepCopyObject().(client.Object)
+	if err := cached.Get(ctx, k.NamespacedName, probe); apierrors.IsNotFound(err) {
+		d.forget(k)
+	}
 }
 
 func copyInto(dst, src client.Object) error {

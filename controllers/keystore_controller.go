@@ -139,26 +139,30 @@ func newTarget(src *corev1.Secret, name string) *corev1.Secret {
 	}
 }
 
-// isTarget reports a Secret that certinel created for another Secret's
-// outputs: controlled by a Secret, labelled by certinel when it created it,
-// and not asking for outputs of its own. Other controllers make Secrets
-// controlled by Secrets too (OpenShift's dockercfg Secrets), and a user's
-// annotated TLS Secret may be one of them; certinel must never treat those
-// as its own.
+// isTarget reports a Secret that holds another Secret's outputs: controlled
+// by a Secret, created by certinel (its label) or holding certinel's
+// outputs (a user may drop the label), and not asking for outputs of its
+// own. Other controllers make Secrets controlled by Secrets too (OpenShift's
+// dockercfg Secrets), and a user's annotated TLS Secret may be one of them;
+// those are sources, never targets.
 func isTarget(s *corev1.Secret) bool {
 	ref := metav1.GetControllerOf(s)
-	if ref == nil || ref.Kind != "Secret" || ref.APIVersion != "v1" || s.Labels[managedByLabel] != managedBy {
+	if ref == nil || ref.Kind != "Secret" || ref.APIVersion != "v1" {
+		return false
+	}
+	if !createdByCertinel(s) && !hasOutputs(s) {
 		return false
 	}
 	return !asksForOutputs(s)
 }
 
-// asksForOutputs reports a Secret annotated for keystores or cert-info,
-// whether or not the values are valid.
+func createdByCertinel(s *corev1.Secret) bool { return s.Labels[managedByLabel] == managedBy }
+
+// asksForOutputs reports a Secret whose annotations ask for keystores or
+// cert-info; an invalid value counts as asking, so the user hears of it.
 func asksForOutputs(s *corev1.Secret) bool {
-	_, ks := s.Annotations[annotations.Keystores]
-	_, ci := s.Annotations[annotations.CertInfo]
-	return ks || ci
+	spec, err := annotations.ParseKeystoreSpec(s.Namespace, s.Annotations)
+	return err != nil || spec.Enabled()
 }
 
 func controlledBy(obj, owner metav1.Object) bool {
@@ -202,10 +206,15 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 		base := t.DeepCopy()
 		ownership.Keystores.Apply(t, "", nil)
 		var err error
-		if len(t.Data) == 0 {
+		switch {
+		case !createdByCertinel(t):
+			// not created by certinel: remove only certinel's outputs
+			writes.WithLabelValues(keystoreController, "patch").Inc()
+			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		case len(t.Data) == 0:
 			writes.WithLabelValues(keystoreController, "delete").Inc()
 			err = client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion}))
-		} else {
+		default:
 			t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
 			writes.WithLabelValues(keystoreController, "patch").Inc()
 			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))

@@ -1079,9 +1079,73 @@ func TestReconcileControlledSourceKeepsItsOutputs(t *testing.T) {
 		t.Fatalf("ownerReferences = %+v, want parent's kept", got.OwnerReferences)
 	}
 
+	// Without its annotation it holds outputs nothing asks for; its events
+	// reconcile it and its owner (secretRequests), which removes them but
+	// keeps the owner's reference: certinel did not create this Secret.
 	e.update(srcName, func(s *corev1.Secret) { delete(s.Annotations, annotations.Keystores) })
+	requireRequests(t, e.r.secretRequests(context.Background(), e.secret(srcName)), srcName, "parent")
 	e.reconcile(srcName)
-	requireKeys(t, e.secret(srcName), annotations.CACertKey, annotations.TLSCertKey, annotations.TLSKeyKey)
+	e.reconcile("parent")
+	got = e.secret(srcName)
+	requireKeys(t, got, annotations.CACertKey, annotations.TLSCertKey, annotations.TLSKeyKey)
+	if len(got.OwnerReferences) != 1 {
+		t.Fatalf("ownerReferences = %+v, want parent's kept", got.OwnerReferences)
+	}
+}
+
+func requireRequests(t *testing.T, got []reconcile.Request, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if !slices.ContainsFunc(got, func(r reconcile.Request) bool { return r.Name == name }) {
+			t.Fatalf("requests = %v, want %s among them", got, name)
+		}
+	}
+}
+
+// A target stays certinel's target when a user drops its label or sets
+// cert-info to false on it: its outputs stay, and they go (with the
+// target, when certinel can tell it created it) when the source stops
+// naming it.
+func TestReconcileTargetEditedByUser(t *testing.T) {
+	tls := newTLS(t, "app")
+	for name, edit := range map[string]func(*corev1.Secret){
+		"label removed":       func(s *corev1.Secret) { delete(s.Labels, managedByLabel) },
+		"cert-info false":     func(s *corev1.Secret) { s.Annotations[annotations.CertInfo] = "false" },
+		"unrelated label set": func(s *corev1.Secret) { s.Labels["team"] = "payments" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newTestEnv(t, tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystoresTarget: "stores"}))
+			e.reconcile(srcName)
+			e.update("stores", func(s *corev1.Secret) {
+				if s.Annotations == nil {
+					s.Annotations = map[string]string{}
+				}
+				edit(s)
+			})
+			e.takeWrites()
+			for range 2 {
+				e.reconcile("stores")
+				e.reconcile(srcName)
+			}
+			if w := e.takeWrites(); len(w) != 0 {
+				t.Fatalf("writes = %q, want none", w)
+			}
+			requireKeys(t, e.secret("stores"), annotations.KeystoreJKSKey, annotations.TruststoreJKSKey)
+
+			e.update(srcName, func(s *corev1.Secret) { delete(s.Annotations, annotations.KeystoresTarget) })
+			e.reconcile(srcName)
+			requireKeys(t, e.secret(srcName), annotations.CACertKey, annotations.KeystoreJKSKey, annotations.TLSCertKey, annotations.TLSKeyKey, annotations.TruststoreJKSKey)
+			if name != "label removed" { // certinel's label tells it made the target: deleted
+				if e.exists("stores") {
+					t.Fatal("the former target certinel created is still there")
+				}
+				return
+			}
+			if got := e.secret("stores"); len(got.Data) != 0 || len(got.OwnerReferences) != 1 {
+				t.Fatalf("former target without certinel's label: data keys %v, owners %v; want outputs removed, Secret and owner kept", dataKeys(got), got.OwnerReferences)
+			}
+		})
+	}
 }
 
 // An annotated Secret is reconciled on its own changes even when another
@@ -1140,5 +1204,39 @@ func TestReconcileFetchesSharedPasswordSecretOnce(t *testing.T) {
 	}
 	if got := live.gets["store-pw"]; got != 2 {
 		t.Fatalf("password Secret fetched %d times from the API server, want 2", got)
+	}
+}
+
+// What was fetched of a password Secret is dropped when the Secret is
+// deleted, even when no keystore Secret names it any more, and what is
+// kept has no managedFields or last-applied copy of the data.
+func TestLiveDataForgetsDeletedObjects(t *testing.T) {
+	tls := newTLS(t, "app")
+	old := opaqueSecret("old-pw", map[string]string{"password": "first"})
+	old.Annotations = map[string]string{lastApplied: `{"data":{"password":"Zmlyc3Q="}}`}
+	e := newTestEnv(t, old, opaqueSecret("new-pw", map[string]string{"password": "second"}),
+		tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystorePasswordSecret: "old-pw"}))
+	e.reconcile(srcName)
+	key := liveKey{"*v1.Secret", types.NamespacedName{Namespace: old.Namespace, Name: "old-pw"}}
+	kept, ok := e.r.liveData.fetched[key]
+	if !ok {
+		t.Fatal("the password Secret was not kept after its fetch")
+	}
+	if _, ok := kept.GetAnnotations()[lastApplied]; ok {
+		t.Error("the kept copy holds kubectl's last-applied copy of the password")
+	}
+
+	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePasswordSecret] = "new-pw" })
+	e.reconcile(srcName)
+	gone := e.secret("old-pw")
+	if err := e.c.Delete(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	e.r.secretRequests(context.Background(), gone) // the delete event
+	if _, ok := e.r.liveData.fetched[key]; ok {
+		t.Fatal("the deleted password Secret's data is still kept")
+	}
+	if _, ok := e.r.liveData.fetched[liveKey{"*v1.Secret", types.NamespacedName{Namespace: old.Namespace, Name: "new-pw"}}]; !ok {
+		t.Fatal("the password Secret in use was dropped")
 	}
 }
