@@ -96,3 +96,18 @@ func TestPKCS12ProfileAnnotation(t *testing.T) {
 	out := runCmd(t, "openssl", "pkcs12", "-legacy", "-in", writeFile(t, "ks.p12", s.Data["keystore.p12"]), "-passin", "pass:changeit", "-nodes", "-info")
 	mustContain(t, "openssl -legacy", out, "pbeWithSHA1And3-KeyTripleDES-CBC", "friendlyName: certificate")
 }
+
+// certinel inspect reads JKS stores that Java's keytool wrote, with
+// several entries of each kind, as a user's existing stores are.
+func TestInspectKeytoolStore(t *testing.T) {
+	ks := filepath.Join(t.TempDir(), "java.jks")
+	for _, alias := range []string{"rsa-key", "ec-key"} {
+		alg := map[string]string{"rsa-key": "RSA", "ec-key": "EC"}[alias]
+		runCmd(t, "keytool", "-genkeypair", "-keystore", ks, "-storetype", "JKS", "-storepass", "changeit", "-keypass", "changeit",
+			"-alias", alias, "-dname", "CN="+alias, "-keyalg", alg)
+	}
+	tls := newTLS(t, framework.PKCS8)
+	runCmd(t, "keytool", "-importcert", "-noprompt", "-keystore", ks, "-storepass", "changeit", "-alias", "corp-root", "-file", writeFile(t, "ca.pem", tls.CA))
+	out := runCmd(t, certinelBin, "inspect", ks)
+	mustContain(t, "inspect", out, "JKS keystore with 3 entries", `Alias "rsa-key": PrivateKeyEntry`, `Alias "ec-key": PrivateKeyEntry`, `Alias "corp-root": trustedCertEntry`, "CN=rsa-key", "CN=ec-key")
+}

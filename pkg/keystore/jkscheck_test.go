@@ -73,7 +73,7 @@ func privateKeyWithChain(header []byte, certs uint32) []byte {
 	return append(b, be32(certs)...)
 }
 
-// Every truncation and every trailing byte is refused.
+// Every truncation is refused; trailing bytes are not.
 func TestCheckJKSTruncated(t *testing.T) {
 	for name, data := range jksFiles(t) {
 		for n := range len(data) {
@@ -81,8 +81,10 @@ func TestCheckJKSTruncated(t *testing.T) {
 				t.Fatalf("%s cut to %d of %d bytes: no error", name, n, len(data))
 			}
 		}
-		if err := CheckJKS(append(slices.Clone(data), 0)); err == nil {
-			t.Fatalf("%s with a trailing byte: no error", name)
+		// keytool reads a store with bytes after its digest (a newline
+		// added by an editor, say), so certinel does too
+		if err := CheckJKS(append(slices.Clone(data), '\n')); err != nil {
+			t.Fatalf("%s with a trailing newline: %v", name, err)
 		}
 	}
 }
