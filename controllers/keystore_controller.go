@@ -185,8 +185,9 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 
 // removeStale removes the outputs of src from every Secret but current (nil
 // when src asks for no outputs): from src itself when the outputs moved to a
-// target, and from targets it no longer names. A target left empty is
-// deleted; one that somebody added data to is kept and released.
+// target, and from targets it no longer names. A target certinel created
+// that is left empty is deleted; one that somebody added data to is kept
+// and released.
 func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret, current *corev1.Secret) error {
 	if current != src && hasOutputs(src) {
 		if err := r.write(ctx, src, "", nil); err != nil {
@@ -205,17 +206,16 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 		}
 		base := t.DeepCopy()
 		ownership.Keystores.Apply(t, "", nil)
+		// Only a Secret certinel created (its label) is deleted when empty,
+		// or released from its source; any other keeps all but the outputs.
 		var err error
-		switch {
-		case !createdByCertinel(t):
-			// not created by certinel: remove only certinel's outputs
-			writes.WithLabelValues(keystoreController, "patch").Inc()
-			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-		case len(t.Data) == 0:
+		if createdByCertinel(t) && len(t.Data) == 0 {
 			writes.WithLabelValues(keystoreController, "delete").Inc()
 			err = client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion}))
-		default:
-			t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
+		} else {
+			if createdByCertinel(t) {
+				t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
+			}
 			writes.WithLabelValues(keystoreController, "patch").Inc()
 			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 		}
