@@ -14,6 +14,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // How long the envtest tests wait for the manager to converge.
@@ -52,7 +53,7 @@ func TestEnvConfigMapChangeUpdatesTruststore(t *testing.T) {
 
 	wait := func(want []string) {
 		t.Helper()
-		eventually(t, converge, func() string {
+		testutil.Eventually(t, converge, func() string {
 			got, why := truststoreAliases(s.getSecret(t, ns, srcName), "changeit")
 			if why != "" {
 				return why
@@ -88,7 +89,7 @@ func TestEnvPasswordSecretCreatedLater(t *testing.T) {
 		annotations.Keystores:              "jks",
 		annotations.KeystorePasswordSecret: "store-pw",
 	}))
-	eventually(t, converge, func() string {
+	testutil.Eventually(t, converge, func() string {
 		if !s.hasEvent(t, ns, srcName, badinput.MissingPasswordSecret) {
 			return "no MissingPasswordSecret event"
 		}
@@ -102,7 +103,7 @@ func TestEnvPasswordSecretCreatedLater(t *testing.T) {
 	s.create(t, ns, pw)
 	waitKeystore := func(password string) {
 		t.Helper()
-		eventually(t, converge, func() string {
+		testutil.Eventually(t, converge, func() string {
 			sec := s.getSecret(t, ns, srcName)
 			data, ok := sec.Data[annotations.KeystoreJKSKey]
 			if !ok {
@@ -154,7 +155,7 @@ func TestEnvPatchDoesNotClobberConcurrentChange(t *testing.T) {
 	case <-time.After(converge):
 		t.Fatal("certinel never patched the Secret")
 	}
-	eventually(t, converge, func() string {
+	testutil.Eventually(t, converge, func() string {
 		sec := s.getSecret(t, ns, srcName)
 		data, ok := sec.Data[annotations.KeystoreJKSKey]
 		if !ok {
@@ -195,7 +196,7 @@ func TestEnvTargetRecreated(t *testing.T) {
 	s.create(t, ns, tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystoresTarget: target}))
 
 	var first *corev1.Secret
-	eventually(t, converge, func() string {
+	testutil.Eventually(t, converge, func() string {
 		if first = s.getSecret(t, ns, target); first == nil {
 			return "no target yet"
 		}
@@ -204,7 +205,7 @@ func TestEnvTargetRecreated(t *testing.T) {
 	if err := s.client.Delete(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, converge, func() string {
+	testutil.Eventually(t, converge, func() string {
 		tgt := s.getSecret(t, ns, target)
 		if tgt == nil || tgt.UID == first.UID {
 			return "the target was not recreated"
@@ -219,7 +220,7 @@ func TestEnvTargetRecreated(t *testing.T) {
 		delete(src.Annotations, annotations.Keystores)
 		delete(src.Annotations, annotations.KeystoresTarget)
 	})
-	eventually(t, converge, func() string {
+	testutil.Eventually(t, converge, func() string {
 		if s.getSecret(t, ns, target) != nil {
 			return "the target still exists after the annotations were removed"
 		}
@@ -254,7 +255,7 @@ func TestEnvForeignChildSecretsLeftAlone(t *testing.T) {
 		s.updateSecret(t, ns, srcName, func(src *corev1.Secret) {
 			src.Annotations[annotations.KeystoreAlias] = alias
 		})
-		eventually(t, converge, func() string {
+		testutil.Eventually(t, converge, func() string {
 			ks, err := loadJKSStore(s.getSecret(t, ns, srcName).Data[annotations.KeystoreJKSKey], "changeit")
 			if err != nil || !ks.IsPrivateKeyEntry(alias) {
 				return fmt.Sprintf("keystore.jks has no alias %s yet (%v)", alias, err)

@@ -210,23 +210,6 @@ func (s *envSuite) hasEvent(t *testing.T, ns, name, reason string) bool {
 	return false
 }
 
-// eventually polls cond every 100ms until it returns "" or timeout passes;
-// the last message it returned explains the failure.
-func eventually(t *testing.T, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // hookClient is the reconciler's client. It runs a test's hook right
 // before the first patch of an object (to play a concurrent writer) and
 // counts the conflicts the API server answers to patches.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // namespace creates a namespace for one test.
@@ -61,28 +60,11 @@ func getSecret(t *testing.T, ns, name string) *corev1.Secret {
 	return &s
 }
 
-// eventually polls cond every 100ms until it returns "" or timeout passes;
-// the last message it returned explains the failure.
-func eventually(t *testing.T, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // waitForKeys waits until the Secret has every key and returns it.
 func waitForKeys(t *testing.T, ns, name string, keys ...string) *corev1.Secret {
 	t.Helper()
 	var s *corev1.Secret
-	eventually(t, 30*time.Second, func() string {
+	testutil.Eventually(t, 30*time.Second, func() string {
 		s = &corev1.Secret{}
 		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
 			return err.Error()
@@ -110,7 +92,7 @@ func yet(s *corev1.Secret) string {
 func waitForEvent(t *testing.T, ns, name, reason string) string {
 	t.Helper()
 	var msg string
-	eventually(t, 30*time.Second, func() string {
+	testutil.Eventually(t, 30*time.Second, func() string {
 		var list corev1.EventList
 		if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err.Error()
@@ -124,16 +106,6 @@ func waitForEvent(t *testing.T, ns, name, reason string) string {
 		return "no Event " + reason + " on " + name
 	})
 	return msg
-}
-
-// writeFile writes data into the test's temp directory.
-func writeFile(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // runCmd runs a command and returns its combined output, failing on error.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // cert-manager writes RSA keys as PKCS#1 and ECDSA keys as SEC1; other
@@ -16,7 +17,7 @@ func TestKeyEncodings(t *testing.T) {
 			name := "tls-" + string(enc)
 			applyTLSSecret(t, ns, name, newTLS(t, enc), map[string]string{annKeystores: "jks"})
 			s := waitForKeys(t, ns, name, "keystore.jks", "truststore.jks")
-			out := runCmd(t, "keytool", "-list", "-keystore", writeFile(t, "ks.jks", s.Data["keystore.jks"]), "-storepass", "changeit")
+			out := runCmd(t, "keytool", "-list", "-keystore", testutil.WriteFile(t, "ks.jks", s.Data["keystore.jks"]), "-storepass", "changeit")
 			mustContain(t, "keytool", out, "certificate,", "PrivateKeyEntry")
 		})
 	}
@@ -70,7 +71,7 @@ func TestBadInputLeavesSecretUnchanged(t *testing.T) {
 		waitForEvent(t, ns, "late-password", "MissingPasswordSecret")
 		kubectl(t, "", "-n", ns, "create", "secret", "generic", "late-pw", "--from-literal=pass=later-pw")
 		s := waitForKeys(t, ns, "late-password", "keystore.jks")
-		runCmd(t, "keytool", "-list", "-keystore", writeFile(t, "ks.jks", s.Data["keystore.jks"]), "-storepass", "later-pw")
+		runCmd(t, "keytool", "-list", "-keystore", testutil.WriteFile(t, "ks.jks", s.Data["keystore.jks"]), "-storepass", "later-pw")
 	})
 
 	t.Run("a user's keystore.jks is never overwritten", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 const (
@@ -40,10 +41,10 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 		t.Errorf("fingerprint %q: want a non-empty HMAC without the password", fp)
 	}
 
-	ksJKS := writeFile(t, "keystore.jks", s.Data["keystore.jks"])
-	tsJKS := writeFile(t, "truststore.jks", s.Data["truststore.jks"])
-	ksP12 := writeFile(t, "keystore.p12", s.Data["keystore.p12"])
-	tsP12 := writeFile(t, "truststore.p12", s.Data["truststore.p12"])
+	ksJKS := testutil.WriteFile(t, "keystore.jks", s.Data["keystore.jks"])
+	tsJKS := testutil.WriteFile(t, "truststore.jks", s.Data["truststore.jks"])
+	ksP12 := testutil.WriteFile(t, "keystore.p12", s.Data["keystore.p12"])
+	tsP12 := testutil.WriteFile(t, "truststore.p12", s.Data["truststore.p12"])
 
 	out := runCmd(t, "keytool", "-list", "-v", "-keystore", ksJKS, "-storepass", "s3cr3t-pw")
 	mustContain(t, "keytool keystore.jks", out, "Alias name: certificate", "PrivateKeyEntry", "Certificate chain length: 2", "CN=app.example.com")
@@ -94,9 +95,9 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 
 	t.Run("a password change regenerates the stores", func(t *testing.T) {
 		kubectl(t, "", "-n", ns, "patch", "secret", "app-keystore-password", "-p", `{"stringData":{"password":"n3w-pw"}}`)
-		eventually(t, 30*time.Second, func() string {
+		testutil.Eventually(t, 30*time.Second, func() string {
 			s := getSecret(t, ns, "app-tls")
-			path := writeFile(t, "keystore.jks", s.Data["keystore.jks"])
+			path := testutil.WriteFile(t, "keystore.jks", s.Data["keystore.jks"])
 			if _, err := runErr("keytool", "-list", "-keystore", path, "-storepass", "n3w-pw"); err != nil {
 				return "keystore.jks does not open with the new password yet"
 			}
@@ -106,7 +107,7 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 
 	t.Run("removing the annotation removes exactly certinel's keys", func(t *testing.T) {
 		kubectl(t, "", "-n", ns, "annotate", "secret", "app-tls", annKeystores+"-", annPasswordSecret+"-")
-		eventually(t, 30*time.Second, func() string {
+		testutil.Eventually(t, 30*time.Second, func() string {
 			s := getSecret(t, ns, "app-tls")
 			for _, k := range []string{"keystore.jks", "truststore.jks", "keystore.p12", "truststore.p12"} {
 				if _, ok := s.Data[k]; ok {
@@ -143,7 +144,7 @@ func metric(t *testing.T, name string, matchers ...string) float64 {
 // progress, so a test can then check that nothing was written.
 func waitIdle(t *testing.T, minReconciles float64) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() string {
+	testutil.Eventually(t, 30*time.Second, func() string {
 		done := metric(t, "controller_runtime_reconcile_total", `controller="keystores"`)
 		queued := metric(t, "workqueue_depth", `name="keystores"`)
 		active := metric(t, "controller_runtime_active_workers", `controller="keystores"`)

@@ -7,14 +7,15 @@ import (
 	"testing"
 
 	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // `certinel keystore` writes the same stores as the operator from files,
 // for every PKCS#12 profile, and `certinel inspect` reads them back.
 func TestOfflineKeystoreAndInspect(t *testing.T) {
 	tls := newTLS(t, framework.SEC1)
-	cert, key, ca := writeFile(t, "tls.crt", tls.Cert), writeFile(t, "tls.key", tls.Key), writeFile(t, "ca.crt", tls.CA)
-	pwFile := writeFile(t, "pw", []byte("offline-pw\n")) // one trailing newline is ignored
+	cert, key, ca := testutil.WriteFile(t, "tls.crt", tls.Cert), testutil.WriteFile(t, "tls.key", tls.Key), testutil.WriteFile(t, "ca.crt", tls.CA)
+	pwFile := testutil.WriteFile(t, "pw", []byte("offline-pw\n")) // one trailing newline is ignored
 
 	cases := map[string]struct {
 		format, profile string
@@ -67,7 +68,7 @@ func TestOfflineKeystoreAndInspect(t *testing.T) {
 	t.Run("bad input exits non-zero with a clear message", func(t *testing.T) {
 		other := newTLS(t, framework.PKCS1)
 		for name, args := range map[string][]string{
-			"mismatched key": {"--cert", cert, "--key", writeFile(t, "other.key", other.Key), "--format", "jks"},
+			"mismatched key": {"--cert", cert, "--key", testutil.WriteFile(t, "other.key", other.Key), "--format", "jks"},
 			"unknown format": {"--cert", cert, "--key", key, "--format", "pem"},
 			"missing file":   {"--cert", cert + ".missing", "--key", key, "--format", "jks"},
 		} {
@@ -93,7 +94,7 @@ func TestPKCS12ProfileAnnotation(t *testing.T) {
 	ns := namespace(t)
 	applyTLSSecret(t, ns, "legacy", newTLS(t, framework.PKCS1), map[string]string{annKeystores: "pkcs12", "certinel.io/pkcs12-profile": "legacy-des"})
 	s := waitForKeys(t, ns, "legacy", "keystore.p12")
-	out := runCmd(t, "openssl", "pkcs12", "-legacy", "-in", writeFile(t, "ks.p12", s.Data["keystore.p12"]), "-passin", "pass:changeit", "-nodes", "-info")
+	out := runCmd(t, "openssl", "pkcs12", "-legacy", "-in", testutil.WriteFile(t, "ks.p12", s.Data["keystore.p12"]), "-passin", "pass:changeit", "-nodes", "-info")
 	mustContain(t, "openssl -legacy", out, "pbeWithSHA1And3-KeyTripleDES-CBC", "friendlyName: certificate")
 }
 
@@ -107,7 +108,7 @@ func TestInspectKeytoolStore(t *testing.T) {
 			"-alias", alias, "-dname", "CN="+alias, "-keyalg", alg)
 	}
 	tls := newTLS(t, framework.PKCS8)
-	runCmd(t, "keytool", "-importcert", "-noprompt", "-keystore", ks, "-storepass", "changeit", "-alias", "corp-root", "-file", writeFile(t, "ca.pem", tls.CA))
+	runCmd(t, "keytool", "-importcert", "-noprompt", "-keystore", ks, "-storepass", "changeit", "-alias", "corp-root", "-file", testutil.WriteFile(t, "ca.pem", tls.CA))
 	out := runCmd(t, certinelBin, "inspect", ks)
 	mustContain(t, "inspect", out, "JKS keystore with 3 entries", `Alias "rsa-key": PrivateKeyEntry`, `Alias "ec-key": PrivateKeyEntry`, `Alias "corp-root": trustedCertEntry`, "CN=rsa-key", "CN=ec-key")
 }

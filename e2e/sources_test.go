@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // Truststore sources from a ConfigMap and a Secret in another namespace
@@ -27,7 +28,7 @@ func TestTruststoreSources(t *testing.T) {
 		"certinel.io/truststore-sources": "configmap:partner-ca/bundle.pem, secret:" + shared + "/corp-ca",
 	})
 	s := waitForKeys(t, ns, "app-tls", "truststore.jks")
-	out := runCmd(t, "keytool", "-list", "-keystore", writeFile(t, "ts.jks", s.Data["truststore.jks"]), "-storepass", "changeit")
+	out := runCmd(t, "keytool", "-list", "-keystore", testutil.WriteFile(t, "ts.jks", s.Data["truststore.jks"]), "-storepass", "changeit")
 	mustContain(t, "truststore", out, "Your keystore contains 3 entries")
 
 	// the partner rotates its CA: the truststore follows
@@ -37,9 +38,9 @@ func TestTruststoreSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubectl(t, string(patch), "-n", ns, "patch", "configmap", "partner-ca", "--patch-file=/dev/stdin")
-	eventually(t, 30*time.Second, func() string {
+	testutil.Eventually(t, 30*time.Second, func() string {
 		s := getSecret(t, ns, "app-tls")
-		out := runCmd(t, "keytool", "-list", "-keystore", writeFile(t, "ts.jks", s.Data["truststore.jks"]), "-storepass", "changeit")
+		out := runCmd(t, "keytool", "-list", "-keystore", testutil.WriteFile(t, "ts.jks", s.Data["truststore.jks"]), "-storepass", "changeit")
 		if !strings.Contains(out, "Your keystore contains 4 entries") {
 			return "truststore not updated: " + out
 		}
@@ -85,7 +86,7 @@ func TestKeystoresTarget(t *testing.T) {
 	t.Run("writing in place removes the target", func(t *testing.T) {
 		kubectl(t, "", "-n", ns, "annotate", "secret", "issued", "certinel.io/keystores-target-")
 		waitForKeys(t, ns, "issued", "keystore.p12", "tls.crt.info")
-		eventually(t, 30*time.Second, func() string {
+		testutil.Eventually(t, 30*time.Second, func() string {
 			var s corev1.Secret
 			err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "issued-keystores"}, &s)
 			if err == nil {
@@ -99,7 +100,7 @@ func TestKeystoresTarget(t *testing.T) {
 		applyTLSSecret(t, ns, "short-lived", newTLS(t, framework.SEC1), map[string]string{annKeystores: "jks", "certinel.io/keystores-target": "short-lived-ks"})
 		waitForKeys(t, ns, "short-lived-ks", "keystore.jks")
 		kubectl(t, "", "-n", ns, "delete", "secret", "short-lived")
-		eventually(t, 60*time.Second, func() string {
+		testutil.Eventually(t, 60*time.Second, func() string {
 			var s corev1.Secret
 			if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "short-lived-ks"}, &s); err == nil {
 				return "target Secret not garbage-collected"

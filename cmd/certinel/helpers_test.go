@@ -7,12 +7,11 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/certinel/certinel/pkg/testpki"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 // pemFiles are a testpki chain written as files: tls.crt (leaf,
@@ -30,9 +29,9 @@ func newPEMFiles(t *testing.T, name string) *pemFiles {
 	fresh := func() crypto.Signer { return testpki.NewKey(t, testpki.ECDSA) }
 	c := testpki.NewChainWithKeys(t, name, fresh(), fresh(), fresh())
 	return &pemFiles{
-		cert:         writeFile(t, "tls.crt", testpki.CertsPEM(c.Leaf.Cert, c.Intermediate.Cert)),
-		key:          writeFile(t, "tls.key", testpki.KeyPEM(t, c.Leaf.Key)),
-		ca:           writeFile(t, "ca.crt", c.Root.PEM()),
+		cert:         testutil.WriteFile(t, "tls.crt", testpki.CertsPEM(c.Leaf.Cert, c.Intermediate.Cert)),
+		key:          testutil.WriteFile(t, "tls.key", testpki.KeyPEM(t, c.Leaf.Key)),
+		ca:           testutil.WriteFile(t, "ca.crt", c.Root.PEM()),
 		leaf:         c.Leaf.Cert,
 		intermediate: c.Intermediate.Cert,
 		root:         c.Root.Cert,
@@ -43,17 +42,7 @@ func newPEMFiles(t *testing.T, name string) *pemFiles {
 // encryptedKey writes the key encrypted the legacy OpenSSL way.
 func (f *pemFiles) encryptedKey(t *testing.T) string {
 	t.Helper()
-	return writeFile(t, "encrypted.key", testpki.LegacyEncryptedPEM(t, f.leafKey, "secret"))
-}
-
-// writeFile writes data to a new file in a temporary directory.
-func writeFile(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteFile(t, "encrypted.key", testpki.LegacyEncryptedPEM(t, f.leafKey, "secret"))
 }
 
 // runResult is what run() returned and printed.

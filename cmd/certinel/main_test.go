@@ -15,6 +15,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/testutil"
 )
 
 func TestRunVersion(t *testing.T) {
@@ -95,14 +96,14 @@ func TestKeystoreBadInput(t *testing.T) {
 		"encrypted key":         {[]string{"--key", f.encryptedKey(t)}, "encrypted"},
 		"key is a certificate":  {[]string{"--key", f.cert}, "tls.crt/tls.key: "},
 		"cert file missing":     {[]string{"--cert", f.cert + ".missing"}, "no such file"},
-		"ca not PEM":            {[]string{"--ca", writeFile(t, "ca.crt", []byte("hello"))}, "ca.crt: "},
+		"ca not PEM":            {[]string{"--ca", testutil.WriteFile(t, "ca.crt", []byte("hello"))}, "ca.crt: "},
 		"unknown format":        {[]string{"--format", "pem"}, `unknown format "pem"`},
 		"empty format list":     {[]string{"--format", ","}, "--format: want jks or pkcs12"},
 		"unknown profile":       {[]string{"--format", "pkcs12", "--profile", "fast"}, `unknown profile "fast"`},
 		"bad alias":             {[]string{"--alias", "\x01"}, "keystore-alias"},
-		"empty password file":   {[]string{"--password-file", writeFile(t, "pw", []byte("\n"))}, "the password is empty"},
+		"empty password file":   {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("\n"))}, "the password is empty"},
 		"password file missing": {[]string{"--password-file", filepath.Join(t.TempDir(), "pw")}, "no such file"},
-		"non-ASCII password":    {[]string{"--password-file", writeFile(t, "pw", []byte("pässword"))}, "non-ASCII"},
+		"non-ASCII password":    {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("pässword"))}, "non-ASCII"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -145,7 +146,7 @@ func TestKeystoreWrites(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "new", "dir")
 			args := []string{"keystore", "--cert", f.cert, "--key", f.key, "--ca", f.ca, "--format", tc.format, "--alias", "MyAlias", "--out-dir", dir}
 			if tc.pwFile != nil {
-				args = append(args, "--password-file", writeFile(t, "pw", tc.pwFile))
+				args = append(args, "--password-file", testutil.WriteFile(t, "pw", tc.pwFile))
 			}
 			r := runArgs(args...).requireCode(t, 0)
 			var wantOut string
@@ -218,7 +219,7 @@ func TestKeystoreWrites(t *testing.T) {
 // inspect describes PEM files, JKS and PKCS#12 keystores and truststores.
 func TestInspect(t *testing.T) {
 	f := newPEMFiles(t, "app")
-	pw := writeFile(t, "pw", []byte("inspect-pw\n"))
+	pw := testutil.WriteFile(t, "pw", []byte("inspect-pw\n"))
 	dir := t.TempDir()
 	runArgs("keystore", "--cert", f.cert, "--key", f.key, "--ca", f.ca, "--format", "jks,pkcs12",
 		"--alias", "MyAlias", "--password-file", pw, "--out-dir", dir).requireCode(t, 0)
@@ -265,9 +266,9 @@ func TestInspect(t *testing.T) {
 	}{
 		"JKS, wrong password":     {[]string{filepath.Join(dir, "keystore.jks")}, 1, "wrong password?"},
 		"PKCS#12, wrong password": {[]string{filepath.Join(dir, "keystore.p12")}, 1, "use --password-file"},
-		"not a store":             {[]string{writeFile(t, "junk", []byte("junk"))}, 1, "not PEM, JKS or PKCS#12"},
+		"not a store":             {[]string{testutil.WriteFile(t, "junk", []byte("junk"))}, 1, "not PEM, JKS or PKCS#12"},
 		// a JKS header declaring 4 billion entries: refused, not decoded into an out-of-memory crash
-		"corrupt JKS":           {[]string{writeFile(t, "bad.jks", []byte{0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0, 0})}, 1, "truncated or corrupt JKS file"},
+		"corrupt JKS":           {[]string{testutil.WriteFile(t, "bad.jks", []byte{0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0, 0})}, 1, "truncated or corrupt JKS file"},
 		"missing file":          {[]string{filepath.Join(dir, "missing")}, 1, "no such file"},
 		"no file":               {nil, 2, "name at least one file"},
 		"missing password file": {[]string{"--password-file", filepath.Join(dir, "nope"), f.cert}, 1, "no such file"},
@@ -282,7 +283,7 @@ func TestInspect(t *testing.T) {
 		})
 	}
 	t.Run("a bad file among good ones", func(t *testing.T) {
-		r := runArgs("inspect", writeFile(t, "junk", []byte("junk")), f.cert).requireCode(t, 1)
+		r := runArgs("inspect", testutil.WriteFile(t, "junk", []byte("junk")), f.cert).requireCode(t, 1)
 		mustContain(t, "stdout", r.stdout, leafSubject)
 	})
 }
