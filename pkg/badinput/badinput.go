@@ -40,6 +40,8 @@ const (
 	EncryptedPrivateKey     = "EncryptedPrivateKey"
 	UnsupportedKeyType      = "UnsupportedKeyType"
 	KeyCertificateMismatch  = "KeyCertificateMismatch"
+	ChainTooLong            = "ChainTooLong"
+	BundleTooLarge          = "BundleTooLarge"
 	InvalidAnnotation       = "InvalidAnnotation"
 	UnknownKeystoreFormat   = "UnknownKeystoreFormat"
 	UnknownPKCS12Profile    = "UnknownPKCS12Profile"
@@ -82,3 +84,17 @@ func Truncate(msg string) string {
 	}
 	return msg[:end] + cut
 }
+
+// Reasons of reads across namespaces and of outputs the API server cannot take.
+const (
+	// SourceNotShared: a source in another namespace without consent (or
+	// that does not exist: the message is the same).
+	SourceNotShared = "SourceNotShared"
+	// OutputTooLarge: the outputs would not fit the Secret or ConfigMap.
+	OutputTooLarge = "OutputTooLarge"
+	// WriteRejected: the API server refused a write that retrying cannot fix.
+	WriteRejected = "WriteRejected"
+	// DataKeyReleased: a data key certinel wrote was replaced by somebody
+	// else; certinel left it and no longer manages it.
+	DataKeyReleased = "DataKeyReleased"
+)

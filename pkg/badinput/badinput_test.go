@@ -55,7 +55,7 @@ func TestAs(t *testing.T) {
 func TestReasonsAreCamelCaseAndUnique(t *testing.T) {
 	reasons := []string{
 		MalformedPEM, NoCertificate, NoPrivateKey, EncryptedPrivateKey, UnsupportedKeyType,
-		KeyCertificateMismatch, InvalidAnnotation, UnknownKeystoreFormat, UnknownPKCS12Profile,
+		KeyCertificateMismatch, ChainTooLong, BundleTooLarge, InvalidAnnotation, UnknownKeystoreFormat, UnknownPKCS12Profile,
 		MissingPasswordSecret, InvalidPassword, MissingTruststoreSource, MissingSourceKey,
 		DataKeyConflict, TargetConflict,
 	}

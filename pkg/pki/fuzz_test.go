@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/certinel/certinel/pkg/badinput"
@@ -32,26 +33,58 @@ func FuzzParseCertificates(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		certs, err := ParseCertificates(data)
-		if err != nil {
-			requireBadInput(t, err, badinput.MalformedPEM, badinput.NoCertificate)
-			if certs != nil {
-				t.Fatal("certificates returned with an error")
-			}
-			return
-		}
-		if len(certs) == 0 || len(data) > MaxPEMSize {
-			t.Fatalf("%d certificates from %d bytes", len(certs), len(data))
-		}
-		if n := bytes.Count(data, []byte("-----BEGIN CERTIFICATE-----")); len(certs) > n {
-			t.Fatalf("%d certificates from %d BEGIN CERTIFICATE lines", len(certs), n)
-		}
-		// Re-encoding the result parses to the same certificates.
-		again, err := ParseCertificates(testpki.CertsPEM(certs...))
-		if err != nil || !testpki.SameCerts(again, certs) {
-			t.Fatalf("re-encoded certificates do not parse back: %v", err)
+		checkParsed(t, data, ParseCertificates, MaxBundle, badinput.BundleTooLarge)
+	})
+}
+
+func FuzzParseChain(f *testing.F) {
+	for _, s := range seedCertInputs(f) {
+		f.Add(s)
+	}
+	_, path := caPath(f, MaxChain, distinctNames)
+	f.Add(testpki.CertsPEM(path[:MaxChain]...))
+	f.Add(testpki.CertsPEM(path...))
+	f.Add(testpki.CertsPEM(reversed(path)...))
+	f.Add(bytes.Repeat(garbageBlock("CERTIFICATE"), MaxChain+1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		certs := checkParsed(t, data, ParseChain, MaxChain, badinput.ChainTooLong)
+		// A chain is a bundle too, and reads the same.
+		bundle, err := ParseCertificates(data)
+		if certs != nil && (err != nil || !testpki.SameCerts(bundle, certs)) {
+			t.Fatalf("ParseCertificates differs from ParseChain: %d certificates, %v", len(bundle), err)
 		}
 	})
+}
+
+// checkParsed runs parse on data and checks the result against the
+// contract shared by ParseCertificates and ParseChain, whose limit is max
+// with reason tooMany. It returns the certificates, nil on error.
+func checkParsed(t *testing.T, data []byte, parse func([]byte) ([]*x509.Certificate, error), max int, tooMany string) []*x509.Certificate {
+	t.Helper()
+	n := bytes.Count(data, []byte("-----BEGIN CERTIFICATE-----"))
+	certs, err := parse(data)
+	if err != nil {
+		requireBadInput(t, err, badinput.MalformedPEM, badinput.NoCertificate, tooMany)
+		if e, _ := badinput.As(err); e.Reason == tooMany && n <= max {
+			t.Fatalf("%s with %d BEGIN CERTIFICATE lines", tooMany, n)
+		}
+		if certs != nil {
+			t.Fatal("certificates returned with an error")
+		}
+		return nil
+	}
+	if len(certs) == 0 || len(certs) > max || len(data) > MaxPEMSize {
+		t.Fatalf("%d certificates from %d bytes", len(certs), len(data))
+	}
+	if len(certs) > n {
+		t.Fatalf("%d certificates from %d BEGIN CERTIFICATE lines", len(certs), n)
+	}
+	// Re-encoding the result parses to the same certificates.
+	again, err := parse(testpki.CertsPEM(certs...))
+	if err != nil || !testpki.SameCerts(again, certs) {
+		t.Fatalf("re-encoded certificates do not parse back: %v", err)
+	}
+	return certs
 }
 
 func FuzzParsePrivateKey(f *testing.F) {
@@ -64,6 +97,9 @@ func FuzzParsePrivateKey(f *testing.F) {
 			requireBadInput(t, err, badinput.MalformedPEM, badinput.NoPrivateKey, badinput.EncryptedPrivateKey, badinput.UnsupportedKeyType)
 			if key != nil {
 				t.Fatal("key returned with an error")
+			}
+			if e, _ := badinput.As(err); e.Reason == badinput.UnsupportedKeyType && !strings.HasSuffix(e.Message, "; use RSA, ECDSA or Ed25519") {
+				t.Fatalf("UnsupportedKeyType message %q does not say what to use", e.Message)
 			}
 			return
 		}
@@ -92,7 +128,7 @@ func FuzzParseKeyPair(f *testing.F) {
 	f.Fuzz(func(t *testing.T, certPEM, keyPEM []byte) {
 		kp, err := ParseKeyPair(certPEM, keyPEM)
 		if err != nil {
-			requireBadInput(t, err, badinput.MalformedPEM, badinput.NoCertificate, badinput.NoPrivateKey,
+			requireBadInput(t, err, badinput.MalformedPEM, badinput.NoCertificate, badinput.ChainTooLong, badinput.NoPrivateKey,
 				badinput.EncryptedPrivateKey, badinput.UnsupportedKeyType, badinput.KeyCertificateMismatch)
 			if kp != nil {
 				t.Fatal("key pair returned with an error")
@@ -104,9 +140,9 @@ func FuzzParseKeyPair(f *testing.F) {
 			t.Fatal("chain[0] is not the certificate of the key")
 		}
 		// The chain is a permutation of tls.crt.
-		certs, err := ParseCertificates(certPEM)
+		certs, err := ParseChain(certPEM)
 		if err != nil {
-			t.Fatalf("ParseKeyPair accepted what ParseCertificates refuses: %v", err)
+			t.Fatalf("ParseKeyPair accepted what ParseChain refuses: %v", err)
 		}
 		a, b := raws(certs), raws(kp.Chain)
 		slices.SortFunc(a, bytes.Compare)

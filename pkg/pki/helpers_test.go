@@ -9,6 +9,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -128,5 +130,65 @@ func seedKeyInputs(tb testing.TB) [][]byte {
 		garbageBlock("EC PRIVATE KEY"),
 		x25519PKCS8PEM(tb),
 		chainFor(tb, testpki.ECDSA).Leaf.PEM(),
+		[]byte(dsaPKCS8PEM),
+		[]byte(dsaTraditionalPEM),
+		[]byte(ed448PEM),
+		[]byte(x448PEM),
 	}
+}
+
+// caPath issues n CAs, CA i signed by CA i+1 and the last one self-signed,
+// each with its own key and the common name name(i), and a leaf signed by
+// CA 0. It returns the leaf's key and the n+1 certificates leaf first.
+func caPath(tb testing.TB, n int, name func(i int) string) (crypto.Signer, []*x509.Certificate) {
+	tb.Helper()
+	cas := make([]*testpki.Cert, n)
+	for i := n - 1; i >= 0; i-- {
+		var issuer *testpki.Cert
+		if i < n-1 {
+			issuer = cas[i+1]
+		}
+		cas[i] = testpki.Issue(tb, testpki.Template{CommonName: name(i), IsCA: true, Key: testpki.NewKey(tb, testpki.ECDSA)}, issuer)
+	}
+	leafKey := testpki.NewKey(tb, testpki.ECDSA)
+	certs := []*x509.Certificate{testpki.Issue(tb, testpki.Template{CommonName: "leaf", Key: leafKey}, cas[0]).Cert}
+	for _, c := range cas {
+		certs = append(certs, c.Cert)
+	}
+	return leafKey, certs
+}
+
+// distinctNames names CA i "CA i".
+func distinctNames(i int) string { return fmt.Sprintf("CA %d", i) }
+
+// alternatingNames gives the CAs two names in turn, so that every CA of
+// the other name is a candidate issuer at each step of a chain walk.
+func alternatingNames(i int) string { return []string{"CA A", "CA B"}[i%2] }
+
+var bundle = struct {
+	sync.Mutex
+	certs []*x509.Certificate
+}{}
+
+// bundleOf returns n distinct certificates signed by one CA, made once per
+// test binary (up to the largest n asked for).
+func bundleOf(tb testing.TB, n int) []*x509.Certificate {
+	tb.Helper()
+	bundle.Lock()
+	defer bundle.Unlock()
+	if len(bundle.certs) < n {
+		ca := testpki.Issue(tb, testpki.Template{CommonName: "bundle CA", IsCA: true, Key: testpki.Key(tb, testpki.ECDSA, 20)}, nil)
+		key := testpki.Key(tb, testpki.ECDSA, 21)
+		for i := len(bundle.certs); i < n; i++ {
+			bundle.certs = append(bundle.certs, testpki.Issue(tb, testpki.Template{CommonName: fmt.Sprintf("cert %d", i), Key: key}, ca).Cert)
+		}
+	}
+	return bundle.certs[:n]
+}
+
+// reversed is a reversed copy of certs.
+func reversed(certs []*x509.Certificate) []*x509.Certificate {
+	out := slices.Clone(certs)
+	slices.Reverse(out)
+	return out
 }

@@ -21,37 +21,87 @@ import (
 // are limited to 1 MiB by the API server; ConfigMaps to the same.
 const MaxPEMSize = 4 << 20
 
-// ParseCertificates returns the CERTIFICATE blocks of data, in order. Other
-// block types are skipped (only certificates are ever copied out of a CA
-// source). It fails with MalformedPEM when a block cannot be decoded as
-// PEM or a CERTIFICATE block is not a valid X.509 certificate, and with
-// NoCertificate when there is none.
+// MaxChain bounds the certificates of a tls.crt chain: the leaf and its
+// intermediates. CAs belong in ca.crt.
+const MaxChain = 10
+
+// MaxBundle bounds the certificates of a CA bundle: ca.crt, a truststore
+// source or an injected bundle.
+const MaxBundle = 1000
+
+// certLimit is how many certificates one input may hold, with the reason
+// and advice of the error that refuses more.
+type certLimit struct {
+	max    int
+	reason string
+	advice string // formatted with max
+}
+
+var (
+	chainLimit  = certLimit{MaxChain, badinput.ChainTooLong, "a tls.crt chain has at most %d certificates (leaf and intermediates; put CAs in ca.crt)"}
+	bundleLimit = certLimit{MaxBundle, badinput.BundleTooLarge, "certinel reads at most %d per bundle; remove the certificates nobody needs"}
+)
+
+// refuse is the error for n certificates, over the limit.
+func (l certLimit) refuse(n int) error {
+	return badinput.Errorf(l.reason, "the PEM data has %d certificates; "+l.advice, n, l.max)
+}
+
+// ParseCertificates returns the CERTIFICATE blocks of a CA bundle (ca.crt,
+// a truststore source), in order. Other block types are skipped (only
+// certificates are ever copied out of a CA source). It fails with
+// MalformedPEM when a block cannot be decoded as PEM or a CERTIFICATE block
+// is not a valid X.509 certificate, with NoCertificate when there is none,
+// and with BundleTooLarge when there are more than MaxBundle.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	return parseCertificates(data, bundleLimit)
+}
+
+// ParseChain is ParseCertificates for a tls.crt chain: more than MaxChain
+// certificates is ChainTooLong.
+func ParseChain(data []byte) ([]*x509.Certificate, error) {
+	return parseCertificates(data, chainLimit)
+}
+
+// parseCertificates counts the CERTIFICATE blocks of data before it parses
+// any, so that input over the limit costs no X.509 work.
+func parseCertificates(data []byte, limit certLimit) ([]*x509.Certificate, error) {
 	blocks, err := decodeBlocks(data)
 	if err != nil {
 		return nil, err
 	}
-	var certs []*x509.Certificate
-	for _, block := range blocks {
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, badinput.Errorf(badinput.MalformedPEM, "certificate %d is not valid X.509: %v", len(certs)+1, err)
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
+	ders := certificateDERs(blocks)
+	if len(ders) == 0 {
 		return nil, badinput.Errorf(badinput.NoCertificate, "no PEM CERTIFICATE block found")
 	}
+	if len(ders) > limit.max {
+		return nil, limit.refuse(len(ders))
+	}
+	certs := make([]*x509.Certificate, len(ders))
+	for i, der := range ders {
+		if certs[i], err = x509.ParseCertificate(der); err != nil {
+			return nil, badinput.Errorf(badinput.MalformedPEM, "certificate %d is not valid X.509: %v", i+1, err)
+		}
+	}
 	return certs, nil
+}
+
+// certificateDERs is the content of the CERTIFICATE blocks, in order.
+func certificateDERs(blocks []*pem.Block) [][]byte {
+	var ders [][]byte
+	for _, block := range blocks {
+		if block.Type == "CERTIFICATE" {
+			ders = append(ders, block.Bytes)
+		}
+	}
+	return ders
 }
 
 // ParsePrivateKey returns the first private key in data: PKCS#1 RSA
 // ("RSA PRIVATE KEY"), SEC1 EC ("EC PRIVATE KEY") or PKCS#8 ("PRIVATE KEY")
 // holding an RSA, ECDSA or Ed25519 key. Encrypted keys are refused with
-// EncryptedPrivateKey: certinel never holds a key passphrase.
+// EncryptedPrivateKey: certinel never holds a key passphrase. Keys of
+// other algorithms (DSA, Ed448, X25519, X448...) are UnsupportedKeyType.
 func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	blocks, err := decodeBlocks(data)
 	if err != nil {
@@ -61,6 +111,9 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 		switch block.Type {
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, encrypted()
+		case "DSA PRIVATE KEY":
+			// Encrypted or not: decrypting it would not make it usable.
+			return nil, unsupportedKey("DSA")
 		case "RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY":
 			if _, ok := block.Headers["DEK-Info"]; ok || block.Headers["Proc-Type"] == "4,ENCRYPTED" {
 				return nil, encrypted()
@@ -102,6 +155,8 @@ func encrypted() error {
 	return badinput.Errorf(badinput.EncryptedPrivateKey, "the private key is encrypted; store it unencrypted in the Secret (cert-manager does) and protect the Secret with RBAC")
 }
 
+// parseKeyBlock parses an unencrypted key block of a type ParsePrivateKey
+// accepts.
 func parseKeyBlock(block *pem.Block) (crypto.Signer, error) {
 	var key any
 	var err error
@@ -112,6 +167,12 @@ func parseKeyBlock(block *pem.Block) (crypto.Signer, error) {
 		key, err = x509.ParseECPrivateKey(block.Bytes)
 	default:
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			// Go parses no DSA, Ed448 or X448 key: name it if that is why.
+			if name, ok := unsupportedPKCS8Algorithm(block.Bytes); ok {
+				return nil, unsupportedKey(name)
+			}
+		}
 	}
 	if err != nil {
 		return nil, badinput.Errorf(badinput.MalformedPEM, "%s block cannot be parsed: %v", block.Type, err)
@@ -124,7 +185,7 @@ func parseKeyBlock(block *pem.Block) (crypto.Signer, error) {
 	case ed25519.PrivateKey:
 		return k, nil
 	}
-	return nil, badinput.Errorf(badinput.UnsupportedKeyType, "unsupported private key type %T; use RSA, ECDSA or Ed25519", key)
+	return nil, unsupportedKey(keyTypeName(key))
 }
 
 // KeyPair is a private key with its certificate chain, leaf first.
@@ -136,14 +197,14 @@ type KeyPair struct {
 // Leaf is the certificate of the private key.
 func (kp *KeyPair) Leaf() *x509.Certificate { return kp.Chain[0] }
 
-// ParseKeyPair parses tls.crt and tls.key. The certificate whose public key
-// matches the private key becomes the leaf, and the chain is reordered leaf
-// first, each certificate followed by the certificate that signed it;
-// certificates that are not
-// on that path keep their order after it. KeyCertificateMismatch when no
-// certificate matches the key.
+// ParseKeyPair parses tls.crt and tls.key. tls.crt is a chain (ParseChain:
+// at most MaxChain certificates). The certificate whose public key matches
+// the private key becomes the leaf, and the chain is reordered leaf first,
+// each certificate followed by the certificate that signed it; certificates
+// that are not on that path keep their order after it.
+// KeyCertificateMismatch when no certificate matches the key.
 func ParseKeyPair(certPEM, keyPEM []byte) (*KeyPair, error) {
-	certs, err := ParseCertificates(certPEM)
+	certs, err := ParseChain(certPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +227,16 @@ func publicKeyMatches(key crypto.Signer, cert *x509.Certificate) bool {
 	return ok && pub.Equal(cert.PublicKey)
 }
 
+// orderChain puts certs[leaf] first, then the certificate that signed it,
+// and so on, until a self-signed certificate, a missing issuer or a cycle.
+// The issuer of a certificate is the first one, in input order, whose
+// subject is its issuer and whose key verifies its signature. The
+// certificates that are not on that path follow in their input order.
+//
+// Issuers are looked up by subject, so the walk costs one map lookup per
+// step and signature checks only on certificates of the right subject.
 func orderChain(certs []*x509.Certificate, leaf int) []*x509.Certificate {
+	bySubject := indexBySubject(certs)
 	chain := []*x509.Certificate{certs[leaf]}
 	used := make([]bool, len(certs))
 	used[leaf] = true
@@ -175,9 +245,7 @@ func orderChain(certs []*x509.Certificate, leaf int) []*x509.Certificate {
 		if bytes.Equal(last.RawIssuer, last.RawSubject) {
 			break // self-signed: the path ends here
 		}
-		next := slices.IndexFunc(certs, func(c *x509.Certificate) bool {
-			return bytes.Equal(c.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(c) == nil
-		})
+		next := issuerOf(last, certs, bySubject[string(last.RawIssuer)])
 		if next < 0 || used[next] {
 			break
 		}
@@ -190,6 +258,27 @@ func orderChain(certs []*x509.Certificate, leaf int) []*x509.Certificate {
 		}
 	}
 	return chain
+}
+
+// indexBySubject maps each raw subject to the indexes of the certificates
+// that have it, in increasing order.
+func indexBySubject(certs []*x509.Certificate) map[string][]int {
+	m := make(map[string][]int, len(certs))
+	for i, c := range certs {
+		m[string(c.RawSubject)] = append(m[string(c.RawSubject)], i)
+	}
+	return m
+}
+
+// issuerOf returns the first of candidates (indexes into certs) whose key
+// signed c, or -1.
+func issuerOf(c *x509.Certificate, certs []*x509.Certificate, candidates []int) int {
+	for _, i := range candidates {
+		if c.CheckSignatureFrom(certs[i]) == nil {
+			return i
+		}
+	}
+	return -1
 }
 
 // Fingerprint is the SHA-256 of a certificate's DER encoding.

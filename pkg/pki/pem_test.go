@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -155,35 +154,6 @@ func TestParseCertificatesTruncated(t *testing.T) {
 	}
 	if got, err := ParseCertificates(data); err != nil || len(got) != 2 {
 		t.Fatalf("whole bundle: %d certs, %v", len(got), err)
-	}
-}
-
-func TestParseCertificatesHugeBundle(t *testing.T) {
-	ca := testpki.Issue(t, testpki.Template{CommonName: "bundle CA", IsCA: true, Key: testpki.Key(t, testpki.ECDSA, 20)}, nil)
-	leafKey := testpki.Key(t, testpki.ECDSA, 21)
-	const n = 500
-	want := make([]*x509.Certificate, n)
-	for i := range want {
-		want[i] = testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("cert %d", i), Key: leafKey}, ca).Cert
-	}
-	data := testpki.CertsPEM(want...)
-	if len(data) > MaxPEMSize {
-		t.Fatalf("test bundle of %d bytes is over MaxPEMSize", len(data))
-	}
-	got, err := ParseCertificates(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !testpki.SameCerts(got, want) {
-		t.Fatalf("got %d certificates, want %d in order", len(got), n)
-	}
-	// The key of the last one makes it the leaf of a 500-certificate "chain".
-	kp, err := ParseKeyPair(data, testpki.KeyPEM(t, leafKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(kp.Chain) != n || !bytes.Equal(kp.Leaf().Raw, want[0].Raw) {
-		t.Fatalf("chain of %d, leaf %q", len(kp.Chain), kp.Leaf().Subject.CommonName)
 	}
 }
 
