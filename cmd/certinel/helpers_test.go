@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -44,6 +45,31 @@ func (f *pemFiles) encryptedKey(t *testing.T) string {
 	t.Helper()
 	return testutil.WriteFile(t, "encrypted.key", testpki.LegacyEncryptedPEM(t, f.leafKey, "secret"))
 }
+
+// longChain writes a tls.crt of n certificates: the leaf of f, then n-1
+// CAs that are not its issuers (what counts is the number).
+func (f *pemFiles) longChain(t *testing.T, n int) string {
+	t.Helper()
+	certs := []*x509.Certificate{f.leaf}
+	key := testpki.Key(t, testpki.ECDSA, 0)
+	for i := 1; i < n; i++ {
+		certs = append(certs, testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("CA %d", i), IsCA: true, Key: key}, nil).Cert)
+	}
+	return testutil.WriteFile(t, "long.crt", testpki.CertsPEM(certs...))
+}
+
+// dsaKeyPEM is a DSA key (openssl genpkey -algorithm DSA), which certinel
+// does not support.
+const dsaKeyPEM = `-----BEGIN PRIVATE KEY-----
+MIIBSgIBADCCASsGByqGSM44BAEwggEeAoGBAILxqogCNENAMCcJnsKPiVd3VZGr
+IJe4c/kUZX/bMTJxXp5wbaY+NM4XH8FtAcbRMhYZAYIg86NraZjYawqPRoJGEe7u
+NrZkaMDHeuXecUbExcnI5UNx8swldAbBoMc61zlzembSR0GVZlY5ciiwukWvxj3P
+vm6wwGb1R01VF8BrAhUAqSk+G/0m45LIjCPC3g4NVfaSTQ0CgYBGPiAjfYOFbp/4
+TVn7HQPZzd9UzwpTik45XZFWkm6DUkn4dKOgQ/qb+qdLPBKpMajN9NU75zEiAIUp
+aTtA+9ZCDUucadWjrlmBjGAuHPReBYg12DY+gDpWIMGjWyHxVDJazh1TSaf41tW+
+kIcmKPnv/4Akt12lTEctBUTUlABi6gQWAhRjVfdKSBsMQKoXXfI41Nz3qwF/kw==
+-----END PRIVATE KEY-----
+`
 
 // runResult is what run() returned and printed.
 type runResult struct {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"github.com/spf13/pflag"
@@ -44,7 +43,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	status := 0
 	for _, path := range fs.Args() {
-		data, err := os.ReadFile(path)
+		data, err := readFile(path)
 		if err == nil {
 			fmt.Fprintf(stdout, "== %s\n", path)
 			err = inspect(stdout, data, password)
@@ -128,6 +127,9 @@ func inspectJKS(w io.Writer, data []byte, password string) error {
 }
 
 func inspectPKCS12(w io.Writer, data []byte, password string) error {
+	if err := checkPKCS12Iterations(data); err != nil {
+		return err
+	}
 	key, leaf, cas, err := pkcs12.DecodeChain(data, password)
 	if err == nil {
 		fmt.Fprintf(w, "PKCS#12 keystore\n\nAlias %q: PrivateKeyEntry (%T)\n", keystore.KeyAlias(data), key)

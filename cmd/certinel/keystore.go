@@ -38,6 +38,8 @@ func runKeystore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "certinel keystore: "+format+"\n", args...)
 		return 1
 	}
+	// failInput reports an error of the operator's code in terms of flags.
+	failInput := func(err error) int { return fail("%s", flagMessage(err)) }
 	if *certFile == "" || *keyFile == "" || *format == "" || *outDir == "" {
 		fmt.Fprintln(stderr, "certinel keystore: --cert, --key, --format and --out-dir are required")
 		fs.PrintDefaults()
@@ -51,7 +53,7 @@ func runKeystore(args []string, stdout, stderr io.Writer) int {
 		annotations.PKCS12Profile: *profile,
 	})
 	if err != nil {
-		return fail("%v", err)
+		return failInput(err)
 	}
 	if len(spec.Formats) == 0 {
 		return fail("--format: want jks or pkcs12")
@@ -64,7 +66,7 @@ func runKeystore(args []string, stdout, stderr io.Writer) int {
 		if f.path == "" {
 			continue
 		}
-		if *f.dst, err = os.ReadFile(f.path); err != nil {
+		if *f.dst, err = readFile(f.path); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -75,11 +77,11 @@ func runKeystore(args []string, stdout, stderr io.Writer) int {
 	}
 	plan, err := keystore.NewPlan(in)
 	if err != nil {
-		return fail("%v", err)
+		return failInput(err)
 	}
 	stores, err := plan.Render()
 	if err != nil {
-		return fail("%v", err)
+		return failInput(err)
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return fail("%v", err)
@@ -94,14 +96,32 @@ func runKeystore(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func readPasswordFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
+// dataKeyFlags are the prefixes pkg/keystore puts on messages about a
+// Secret's data keys, with the flags that name the same input here.
+var dataKeyFlags = []struct{ prefix, flag string }{
+	{"tls.crt/tls.key: ", "--cert/--key: "},
+	{"tls.crt: ", "--cert: "},
+	{"ca.crt: ", "--ca: "},
+}
+
+// annotationFlags names the annotations that the flags of `certinel
+// keystore` stand for.
+var annotationFlags = strings.NewReplacer(
+	annotations.KeystoreAlias, "--alias",
+	annotations.PKCS12Profile, "--profile",
+	annotations.Keystores, "--format",
+)
+
+// flagMessage is the message of an error of pkg/annotations or
+// pkg/keystore, which name annotations and Secret data keys, with the flags
+// the user typed instead.
+func flagMessage(err error) string {
+	msg := err.Error()
+	for _, m := range dataKeyFlags {
+		if rest, ok := strings.CutPrefix(msg, m.prefix); ok {
+			msg = m.flag + rest
+			break
+		}
 	}
-	pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if pw == "" {
-		return "", fmt.Errorf("%s: the password is empty", path)
-	}
-	return pw, nil
+	return annotationFlags.Replace(msg)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/keystore"
 	"github.com/certinel/certinel/pkg/testutil"
 )
@@ -85,25 +86,33 @@ func TestKeystoreRequiredFlags(t *testing.T) {
 	runArgs("keystore", "--help").requireCode(t, 0)
 }
 
-// Bad input exits 1 with a message that names the command, and writes nothing.
+// Bad input exits 1 with a message that names the command and the flag at
+// fault (never an annotation), and writes nothing.
 func TestKeystoreBadInput(t *testing.T) {
 	f, other := newPEMFiles(t, "app"), newPEMFiles(t, "other")
 	cases := map[string]struct {
 		args []string
 		want string
 	}{
-		"key does not match":    {[]string{"--key", other.key}, "tls.crt/tls.key: "},
-		"encrypted key":         {[]string{"--key", f.encryptedKey(t)}, "encrypted"},
-		"key is a certificate":  {[]string{"--key", f.cert}, "tls.crt/tls.key: "},
-		"cert file missing":     {[]string{"--cert", f.cert + ".missing"}, "no such file"},
-		"ca not PEM":            {[]string{"--ca", testutil.WriteFile(t, "ca.crt", []byte("hello"))}, "ca.crt: "},
-		"unknown format":        {[]string{"--format", "pem"}, `unknown format "pem"`},
-		"empty format list":     {[]string{"--format", ","}, "--format: want jks or pkcs12"},
-		"unknown profile":       {[]string{"--format", "pkcs12", "--profile", "fast"}, `unknown profile "fast"`},
-		"bad alias":             {[]string{"--alias", "\x01"}, "keystore-alias"},
-		"empty password file":   {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("\n"))}, "the password is empty"},
-		"password file missing": {[]string{"--password-file", filepath.Join(t.TempDir(), "pw")}, "no such file"},
-		"non-ASCII password":    {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("pässword"))}, "non-ASCII"},
+		"key does not match":         {[]string{"--key", other.key}, "certinel keystore: --cert/--key: tls.key does not match"},
+		"encrypted key":              {[]string{"--key", f.encryptedKey(t)}, "--cert/--key: the private key is encrypted"},
+		"key is a certificate":       {[]string{"--key", f.cert}, "certinel keystore: --cert/--key: no PEM private key block"},
+		"DSA key":                    {[]string{"--key", testutil.WriteFile(t, "dsa.key", []byte(dsaKeyPEM))}, "--cert/--key: unsupported private key type DSA; use RSA, ECDSA or Ed25519"},
+		"chain of 11":                {[]string{"--cert", f.longChain(t, 11)}, "certinel keystore: --cert/--key: the PEM data has 11 certificates; a tls.crt chain has at most 10"},
+		"cert file missing":          {[]string{"--cert", f.cert + ".missing"}, "no such file"},
+		"cert is /dev/zero":          {[]string{"--cert", "/dev/zero"}, "certinel keystore: /dev/zero is larger than 8 MiB"},
+		"key is /dev/zero":           {[]string{"--key", "/dev/zero"}, "certinel keystore: /dev/zero is larger than 8 MiB"},
+		"ca is /dev/zero":            {[]string{"--ca", "/dev/zero"}, "certinel keystore: /dev/zero is larger than 8 MiB"},
+		"password file is /dev/zero": {[]string{"--password-file", "/dev/zero"}, "certinel keystore: /dev/zero is larger than 8 MiB"},
+		"ca not PEM":                 {[]string{"--ca", testutil.WriteFile(t, "ca.crt", []byte("hello"))}, "certinel keystore: --ca: no PEM CERTIFICATE block"},
+		"unknown format":             {[]string{"--format", "pem"}, `certinel keystore: --format: unknown format "pem"`},
+		"empty format list":          {[]string{"--format", ","}, "--format: want jks or pkcs12"},
+		"unknown profile":            {[]string{"--format", "pkcs12", "--profile", "fast"}, `certinel keystore: --profile: unknown profile "fast"`},
+		"bad alias":                  {[]string{"--alias", "\x01"}, `certinel keystore: --alias: invalid value "\x01"`},
+		"empty password file":        {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("\n"))}, "the password is empty"},
+		"white space password file":  {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte(" \t \r\n"))}, "the password is empty or only white space"},
+		"password file missing":      {[]string{"--password-file", filepath.Join(t.TempDir(), "pw")}, "no such file"},
+		"non-ASCII password":         {[]string{"--password-file", testutil.WriteFile(t, "pw", []byte("pässword"))}, "non-ASCII"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -114,6 +123,9 @@ func TestKeystoreBadInput(t *testing.T) {
 				t.Errorf("stderr %q does not start with %q", r.stderr, "certinel keystore: ")
 			}
 			mustContain(t, "stderr", r.stderr, tc.want)
+			if strings.Contains(r.stderr, annotations.Prefix) {
+				t.Errorf("stderr %q names an annotation", r.stderr)
+			}
 			if r.stdout != "" {
 				t.Errorf("stdout %q, want nothing", r.stdout)
 			}
