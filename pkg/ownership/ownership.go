@@ -1,10 +1,14 @@
 // Package ownership decides which data keys of a Secret certinel may write
 // or remove. certinel lists the keys it wrote in the certinel.io/managed-keys
-// annotation and never touches any other key, so user data and keys written
-// by other controllers survive every change.
+// annotation, each with a digest of the value it wrote ("key=digest"), and
+// never touches any other key, so user data and keys written by other
+// controllers survive every change. A key whose value somebody replaced
+// since is left as it is and released.
 package ownership
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strings"
@@ -27,16 +31,37 @@ type Feature struct {
 // Keystores is the feature of section 1.
 var Keystores = Feature{Keys: annotations.KeystoreOutputKeys, FingerprintAnnotation: annotations.KeystoresFingerprint}
 
+// Digest is the short digest of a value certinel wrote, recorded beside its
+// key so that a value replaced since is recognised. The values are stores
+// and certificate descriptions, never a password.
+func Digest(v []byte) string {
+	sum := sha256.Sum256(v)
+	return hex.EncodeToString(sum[:8])
+}
+
+// entry is one item of managed-keys: a key and the digest of the value
+// certinel wrote ("" for entries written before digests were recorded).
+type entry struct{ key, digest string }
+
+func entries(s *corev1.Secret) []entry {
+	var out []entry
+	for _, item := range strings.Split(s.Annotations[annotations.ManagedKeys], ",") {
+		k, d, _ := strings.Cut(strings.TrimSpace(item), "=")
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, entry{k, strings.TrimSpace(d)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return slices.CompactFunc(out, func(a, b entry) bool { return a.key == b.key })
+}
+
 // Managed returns all the data keys certinel recorded as its own on s.
 func Managed(s *corev1.Secret) []string {
 	var keys []string
-	for _, k := range strings.Split(s.Annotations[annotations.ManagedKeys], ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			keys = append(keys, k)
-		}
+	for _, e := range entries(s) {
+		keys = append(keys, e.key)
 	}
-	slices.Sort(keys)
-	return slices.Compact(keys)
+	return keys
 }
 
 // Owned returns the data keys of feature f that certinel wrote on s.
@@ -44,13 +69,26 @@ func (f Feature) Owned(s *corev1.Secret) []string {
 	return slices.DeleteFunc(Managed(s), func(k string) bool { return !slices.Contains(f.Keys, k) })
 }
 
-// Conflicts returns the keys of want that s holds but certinel does not own:
-// writing them would overwrite somebody else's data.
+// Replaced returns the owned keys of f whose value is no longer the one
+// certinel wrote: somebody replaced it, so it is theirs now.
+func (f Feature) Replaced(s *corev1.Secret) []string {
+	var out []string
+	for _, e := range entries(s) {
+		if v, ok := s.Data[e.key]; ok && e.digest != "" && slices.Contains(f.Keys, e.key) && Digest(v) != e.digest {
+			out = append(out, e.key)
+		}
+	}
+	return out
+}
+
+// Conflicts returns the keys of want that s holds but certinel does not own,
+// or whose value somebody replaced: writing them would overwrite somebody
+// else's data.
 func (f Feature) Conflicts(s *corev1.Secret, want []string) []string {
-	owned := f.Owned(s)
+	owned, replaced := f.Owned(s), f.Replaced(s)
 	var out []string
 	for _, k := range want {
-		if _, exists := s.Data[k]; exists && !slices.Contains(owned, k) {
+		if _, exists := s.Data[k]; exists && (!slices.Contains(owned, k) || slices.Contains(replaced, k)) {
 			out = append(out, k)
 		}
 	}
@@ -75,10 +113,12 @@ func (f Feature) UpToDate(s *corev1.Secret, fp string, want []string) bool {
 // writes data, removes the feature's keys that data no longer has, and
 // updates the bookkeeping annotations. With empty data it removes every
 // output of the feature and its fingerprint. Keys certinel does not own are
-// never written or removed; callers check Conflicts first.
+// never written or removed, and an owned key whose value somebody replaced
+// is left as it is and no longer listed; callers check Conflicts first.
 func (f Feature) Apply(s *corev1.Secret, fp string, data map[string][]byte) {
+	replaced := f.Replaced(s)
 	for _, k := range f.Owned(s) {
-		if _, keep := data[k]; !keep {
+		if _, keep := data[k]; !keep && !slices.Contains(replaced, k) {
 			delete(s.Data, k)
 		}
 	}
@@ -87,17 +127,31 @@ func (f Feature) Apply(s *corev1.Secret, fp string, data map[string][]byte) {
 	}
 	maps.Copy(s.Data, data)
 
-	managed := slices.DeleteFunc(Managed(s), func(k string) bool { return slices.Contains(f.Keys, k) })
-	managed = append(managed, slices.Collect(maps.Keys(data))...)
-	slices.Sort(managed)
+	var items []string
+	for _, e := range entries(s) {
+		if !slices.Contains(f.Keys, e.key) {
+			items = append(items, format(e))
+		}
+	}
+	for k, v := range data {
+		items = append(items, format(entry{k, Digest(v)}))
+	}
+	slices.Sort(items)
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	setOrDelete(s.Annotations, annotations.ManagedKeys, strings.Join(managed, ","))
+	setOrDelete(s.Annotations, annotations.ManagedKeys, strings.Join(items, ","))
 	if len(data) == 0 {
 		fp = ""
 	}
 	setOrDelete(s.Annotations, f.FingerprintAnnotation, fp)
+}
+
+func format(e entry) string {
+	if e.digest == "" {
+		return e.key
+	}
+	return e.key + "=" + e.digest
 }
 
 func setOrDelete(m map[string]string, k, v string) {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -188,7 +189,7 @@ func TestApply(t *testing.T) {
 		"nil data and nil annotations": {
 			ann: nil, data: nil, fp: "v1:a", outputs: jks,
 			wantData: jks,
-			wantAnn:  map[string]string{managedKeys: "keystore.jks,truststore.jks", fpKey: "v1:a"},
+			wantAnn:  map[string]string{managedKeys: digests("keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:a"},
 		},
 		"nil data and nil annotations, nothing to write": {
 			ann: nil, data: nil, fp: "v1:a", outputs: nil,
@@ -198,14 +199,14 @@ func TestApply(t *testing.T) {
 		"first write keeps user keys and annotations": {
 			ann: map[string]string{"team": "a"}, data: userData(), fp: "v1:a", outputs: both,
 			wantData: with(userData(), "keystore.jks", "ks", "truststore.jks", "ts", "keystore.p12", "ks12", "truststore.p12", "ts12"),
-			wantAnn:  map[string]string{"team": "a", managedKeys: "keystore.jks,keystore.p12,truststore.jks,truststore.p12", fpKey: "v1:a"},
+			wantAnn:  map[string]string{"team": "a", managedKeys: digests("keystore.jks", "ks", "keystore.p12", "ks12", "truststore.jks", "ts", "truststore.p12", "ts12"), fpKey: "v1:a"},
 		},
 		"update rewrites outputs and drops the ones no longer wanted": {
 			ann:  map[string]string{managedKeys: "keystore.jks,keystore.p12,truststore.jks,truststore.p12", fpKey: "v1:a"},
 			data: with(userData(), "keystore.jks", "old", "truststore.jks", "old", "keystore.p12", "old", "truststore.p12", "old"),
 			fp:   "v1:b", outputs: p12,
 			wantData: with(userData(), "keystore.p12", "ks12", "truststore.p12", "ts12"),
-			wantAnn:  map[string]string{managedKeys: "keystore.p12,truststore.p12", fpKey: "v1:b"},
+			wantAnn:  map[string]string{managedKeys: digests("keystore.p12", "ks12", "truststore.p12", "ts12"), fpKey: "v1:b"},
 		},
 		"removal with empty data removes exactly the feature's keys": {
 			ann:  map[string]string{managedKeys: "ca.crt,keystore.jks,tls.crt.info,truststore.jks", fpKey: "v1:a", "team": "a"},
@@ -233,7 +234,7 @@ func TestApply(t *testing.T) {
 			data: with(userData(), "keystore.p12", "old", "truststore.p12", "old"),
 			fp:   "v1:b", outputs: jks,
 			wantData: with(userData(), "keystore.jks", "ks", "truststore.jks", "ts"),
-			wantAnn:  map[string]string{managedKeys: "keystore.jks,tls.crt,truststore.jks", fpKey: "v1:b"},
+			wantAnn:  map[string]string{managedKeys: digests("keystore.jks", "ks", "tls.crt", "", "truststore.jks", "ts"), fpKey: "v1:b"},
 		},
 		"user's own feature-named key is not removed": {
 			ann:  map[string]string{managedKeys: "keystore.p12,truststore.p12", fpKey: "v1:a"},
@@ -247,14 +248,14 @@ func TestApply(t *testing.T) {
 			data: with(userData(), "truststore.jks", "ts"),
 			fp:   "v1:b", outputs: jks,
 			wantData: with(userData(), "keystore.jks", "ks", "truststore.jks", "ts"),
-			wantAnn:  map[string]string{managedKeys: "keystore.jks,truststore.jks", fpKey: "v1:b"},
+			wantAnn:  map[string]string{managedKeys: digests("keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:b"},
 		},
 		"messy managed-keys is normalised": {
 			ann:  map[string]string{managedKeys: " truststore.jks,, ca.crt ,ca.crt"},
 			data: userData(),
 			fp:   "v1:a", outputs: jks,
 			wantData: with(userData(), "keystore.jks", "ks", "truststore.jks", "ts"),
-			wantAnn:  map[string]string{managedKeys: "ca.crt,keystore.jks,truststore.jks", fpKey: "v1:a"},
+			wantAnn:  map[string]string{managedKeys: digests("ca.crt", "", "keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:a"},
 		},
 	}
 	for name, tc := range tests {
@@ -345,12 +346,12 @@ func TestApplyOtherFeature(t *testing.T) {
 	}
 	Keystores.Apply(s, "v1:k", map[string][]byte{"keystore.jks": []byte("k"), "truststore.jks": []byte("t")})
 	other.Apply(s, "v1:o", map[string][]byte{"ca.crt": []byte("injected")})
-	if got := s.Annotations[managedKeys]; got != "ca.crt,keystore.jks,truststore.jks" {
+	if got, want := s.Annotations[managedKeys], digests("ca.crt", "injected", "keystore.jks", "k", "truststore.jks", "t"); got != want {
 		t.Fatalf("managed-keys %q", got)
 	}
 	Keystores.Apply(s, "", nil)
-	if got := s.Annotations[managedKeys]; got != "ca.crt" {
-		t.Errorf("after removing keystores, managed-keys %q, want ca.crt", got)
+	if got, want := s.Annotations[managedKeys], digests("ca.crt", "injected"); got != want {
+		t.Errorf("after removing keystores, managed-keys %q, want %q", got, want)
 	}
 	if string(s.Data["ca.crt"]) != "injected" || s.Annotations["certinel.io/other-fingerprint"] != "v1:o" {
 		t.Error("removing keystores touched the other feature's output")
@@ -367,6 +368,80 @@ func TestApplyOtherFeature(t *testing.T) {
 	}
 	if len(s.Data) != 2 || string(s.Data["tls.crt"]) != "c" || string(s.Data["tls.key"]) != "k" {
 		t.Errorf("data left: %q", s.Data)
+	}
+}
+
+// digests is the managed-keys value for key, value pairs, in order; an empty
+// value stands for an entry without a digest (hand-edited, or written before
+// digests were recorded).
+func digests(kv ...string) string {
+	var items []string
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			items = append(items, kv[i])
+		} else {
+			items = append(items, kv[i]+"="+Digest([]byte(kv[i+1])))
+		}
+	}
+	return strings.Join(items, ",")
+}
+
+// A value that somebody replaced since certinel wrote it is left as it is
+// and released, on removal and on regeneration; one written before digests
+// were recorded is still removed.
+func TestReplacedValues(t *testing.T) {
+	written := map[string]string{managedKeys: digests("keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:a"}
+	tests := map[string]struct {
+		ann          map[string]string
+		data         map[string][]byte
+		outputs      map[string][]byte
+		wantReplaced []string
+		wantData     map[string][]byte
+		wantManaged  string
+	}{
+		"removal leaves a replaced key": {
+			ann: written, data: with(userData(), "keystore.jks", "mine", "truststore.jks", "ts"),
+			wantReplaced: []string{"keystore.jks"},
+			wantData:     with(userData(), "keystore.jks", "mine"),
+		},
+		"removal of untouched keys": {
+			ann: written, data: with(userData(), "keystore.jks", "ks", "truststore.jks", "ts"),
+			wantData: userData(),
+		},
+		"regeneration releases a replaced key it no longer writes": {
+			ann: written, data: with(userData(), "keystore.jks", "mine", "truststore.jks", "ts"),
+			outputs:      map[string][]byte{"keystore.p12": []byte("p"), "truststore.p12": []byte("q")},
+			wantReplaced: []string{"keystore.jks"},
+			wantData:     with(userData(), "keystore.jks", "mine", "keystore.p12", "p", "truststore.p12", "q"),
+			wantManaged:  digests("keystore.p12", "p", "truststore.p12", "q"),
+		},
+		"an entry without a digest is still ours": {
+			ann:      map[string]string{managedKeys: "keystore.jks,truststore.jks", fpKey: "v1:a"},
+			data:     with(userData(), "keystore.jks", "anything", "truststore.jks", "ts"),
+			wantData: userData(),
+		},
+		"a deleted key is not replaced": {
+			ann: written, data: with(userData(), "truststore.jks", "ts"),
+			wantData: userData(),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := secret(cloneAnn(tc.ann), cloneData(tc.data))
+			if got := Keystores.Replaced(s); !slices.Equal(got, tc.wantReplaced) {
+				t.Errorf("Replaced = %q, want %q", got, tc.wantReplaced)
+			}
+			if c := Keystores.Conflicts(s, []string{"keystore.jks"}); len(tc.wantReplaced) > 0 && !slices.Equal(c, tc.wantReplaced) {
+				t.Errorf("Conflicts = %q: a replaced key must not be overwritten", c)
+			}
+			Keystores.Apply(s, "v1:b", tc.outputs)
+			if !equalData(s.Data, tc.wantData) {
+				t.Errorf("data %q, want %q", s.Data, tc.wantData)
+			}
+			if got := s.Annotations[managedKeys]; got != tc.wantManaged {
+				t.Errorf("managed-keys %q, want %q", got, tc.wantManaged)
+			}
+		})
 	}
 }
 
