@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -49,57 +50,109 @@ type KeystoreReconciler struct {
 	// store password is in clear, so the Warning is given once per Secret
 	// (writes happen only on input changes, so a restart does not repeat it).
 	plaintextWarned sync.Map
-	liveData        liveData
+	// lastBadInput holds, per Secret, the versions of the objects whose
+	// inputs last gave bad input.
+	lastBadInput sync.Map
+	sourcesOnce  sync.Once
+	sources      *sourceReader
 }
 
 // Reconcile brings the outputs of one annotated Secret up to date.
 func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rd := r.reader().begin(keystoreController+":"+req.String(), req.Namespace, "a truststore source")
+	defer rd.done() // what this Secret no longer reads is released
 	var src corev1.Secret
 	if err := r.Client.Get(ctx, req.NamespacedName, &src); err != nil || src.DeletionTimestamp != nil {
 		if apierrors.IsNotFound(err) {
 			r.plaintextWarned.Delete(req.NamespacedName)
+			r.lastBadInput.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	spec, err := annotations.ParseKeystoreSpec(src.Namespace, src.Annotations)
 	if err != nil {
-		return r.invalid(ctx, &src, err)
+		return r.invalid(ctx, &src, "", err)
 	}
 	if !spec.Enabled() {
+		r.lastBadInput.Delete(req.NamespacedName)
 		if isTarget(&src) {
 			return ctrl.Result{}, nil // a target's outputs belong to its source
 		}
-		return ctrl.Result{}, r.removeStale(ctx, &src, nil)
+		return r.invalid(ctx, &src, "", r.removeStale(ctx, &src, nil))
 	}
-	in, err := r.inputs(ctx, &src, spec)
+	in, err := r.inputs(ctx, rd, &src, spec)
 	if err != nil {
-		return r.invalid(ctx, &src, err)
-	}
-	plan, err := keystore.NewPlan(in)
-	if err != nil {
-		return r.invalid(ctx, &src, err)
+		return r.invalid(ctx, &src, "", err)
 	}
 	out, err := r.outputSecret(ctx, &src, spec)
 	if err != nil {
-		return r.invalid(ctx, &src, err)
+		return r.invalid(ctx, &src, "", err)
+	}
+	// Bad input is not worked on again while no object it came from changed:
+	// a hostile Secret costs one parse per change, not one per event.
+	version := strings.Join(append([]string{src.ResourceVersion, out.ResourceVersion}, rd.versions()...), ",")
+	if v, ok := r.lastBadInput.Load(req.NamespacedName); ok && v == version {
+		return ctrl.Result{}, nil
+	}
+	plan, err := keystore.NewPlan(in)
+	if err != nil {
+		return r.invalid(ctx, &src, version, err)
 	}
 	if !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
 		if c := ownership.Keystores.Conflicts(out, plan.Keys); len(c) > 0 {
-			return r.invalid(ctx, &src, badinput.Errorf(badinput.DataKeyConflict,
-				"Secret %s already has data key(s) %s that certinel did not write; rename or remove them, or set %s to write elsewhere",
+			return r.invalid(ctx, &src, version, badinput.Errorf(badinput.DataKeyConflict,
+				"Secret %s already has data key(s) %s that certinel did not write, or that somebody changed since; rename or remove them, or set %s to write elsewhere",
 				out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))
 		}
 		data, err := plan.Render()
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		if err := checkSize(out, src.Name, plan.Fingerprint, data); err != nil {
+			return r.invalid(ctx, &src, version, err)
+		}
 		if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
-			return ctrl.Result{}, err
+			return r.invalid(ctx, &src, version, err)
 		}
 		r.wrote(ctx, &src, out, plan.Keys, spec)
 	}
+	r.lastBadInput.Delete(req.NamespacedName)
 	// Make before break: former outputs go only once the current one is written.
-	return ctrl.Result{}, r.removeStale(ctx, &src, out)
+	return r.invalid(ctx, &src, "", r.removeStale(ctx, &src, out))
+}
+
+// reader is the reader of referenced objects, made on first use.
+func (r *KeystoreReconciler) reader() *sourceReader {
+	r.sourcesOnce.Do(func() {
+		r.sources = &sourceReader{cached: r.Client, live: r.Live, namespaces: r.Namespaces}
+	})
+	return r.sources
+}
+
+// checkSize refuses outputs that would make out larger than a Secret may
+// be, naming the sizes and the ways out, instead of a write that the API
+// server refuses and a retry that never ends.
+func checkSize(out *corev1.Secret, srcName, fp string, data map[string][]byte) error {
+	after := out.DeepCopy()
+	ownership.Keystores.Apply(after, fp, data)
+	size := 0
+	for k, v := range after.Data {
+		size += len(k) + len(v)
+	}
+	if size <= corev1.MaxSecretSize {
+		return nil
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		parts = append(parts, fmt.Sprintf("%s %d KiB", k, (len(data[k])+1023)/1024))
+	}
+	way := "ask for one format in " + annotations.Keystores + " or drop " + annotations.CertInfo
+	if out.Name == srcName {
+		way += ", or write the outputs into a Secret of their own with " + annotations.KeystoresTarget
+	}
+	return badinput.Errorf(badinput.OutputTooLarge,
+		"the outputs (%s) would make Secret %s %d KiB, over the %d KiB a Secret may hold; %s",
+		strings.Join(parts, ", "), out.Name, (size+1023)/1024, corev1.MaxSecretSize/1024, way)
 }
 
 // outputSecret returns the Secret the outputs go to: the source itself, the
@@ -170,17 +223,33 @@ func controlledBy(obj, owner metav1.Object) bool {
 	return ref != nil && ref.UID == owner.GetUID()
 }
 
-// write creates or patches out so it holds data.
+// write creates or patches out so it holds data. A data key that somebody
+// replaced since certinel wrote it is left as it is and released.
 func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp string, data map[string][]byte) error {
+	released := ownership.Keystores.Replaced(out)
 	if out.UID == "" {
 		ownership.Keystores.Apply(out, fp, data)
-		writes.WithLabelValues(keystoreController, "create").Inc()
-		return r.Client.Create(ctx, out)
+		return r.account(out, "create", released, r.Client.Create(ctx, out))
 	}
 	base := out.DeepCopy()
 	ownership.Keystores.Apply(out, fp, data)
-	writes.WithLabelValues(keystoreController, "patch").Inc()
-	return r.Client.Patch(ctx, out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	return r.account(out, "patch", released, r.Client.Patch(ctx, out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// account accounts for one write of obj: the metrics, the Event for the
+// data keys it released, and an error that retrying cannot fix turned into
+// bad input.
+func (r *KeystoreReconciler) account(obj *corev1.Secret, verb string, released []string, err error) error {
+	if err != nil {
+		writeFailures.WithLabelValues(keystoreController, verb).Inc()
+		return refusedWrite(err, "Secret "+obj.Name)
+	}
+	writes.WithLabelValues(keystoreController, verb).Inc()
+	if len(released) > 0 && verb != "delete" {
+		r.event(obj, corev1.EventTypeWarning, badinput.DataKeyReleased, "Release", fmt.Sprintf(
+			"data key(s) %s changed since certinel wrote them; certinel left them as they are and no longer manages them", strings.Join(released, ", ")))
+	}
+	return nil
 }
 
 // removeStale removes the outputs of src from every Secret but current (nil
@@ -204,20 +273,19 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 		if (current != nil && t.Name == current.Name) || !controlledBy(t, src) || !isTarget(t) || !hasOutputs(t) {
 			continue
 		}
+		released := ownership.Keystores.Replaced(t)
 		base := t.DeepCopy()
 		ownership.Keystores.Apply(t, "", nil)
 		// Only a Secret certinel created (its label) is deleted when empty,
 		// or released from its source; any other keeps all but the outputs.
 		var err error
 		if createdByCertinel(t) && len(t.Data) == 0 {
-			writes.WithLabelValues(keystoreController, "delete").Inc()
-			err = client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion}))
+			err = r.account(t, "delete", nil, client.IgnoreNotFound(r.Client.Delete(ctx, t, client.Preconditions{UID: &t.UID, ResourceVersion: &t.ResourceVersion})))
 		} else {
 			if createdByCertinel(t) {
 				t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
 			}
-			writes.WithLabelValues(keystoreController, "patch").Inc()
-			err = r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+			err = r.account(t, "patch", released, r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
 		}
 		if err != nil {
 			return err
@@ -253,11 +321,17 @@ func (r *KeystoreReconciler) firstPlaintextWarning(src *corev1.Secret) bool {
 	return !warned
 }
 
-// invalid reports bad input on src and stops until the input changes.
-func (r *KeystoreReconciler) invalid(ctx context.Context, src *corev1.Secret, err error) (ctrl.Result, error) {
+// invalid reports bad input on src and stops until the input changes; any
+// other error (nil included) is returned for a retry. version identifies
+// the inputs that gave the bad input ("" when not known), so that the same
+// inputs are not worked on again.
+func (r *KeystoreReconciler) invalid(ctx context.Context, src *corev1.Secret, version string, err error) (ctrl.Result, error) {
 	e, ok := badinput.As(err)
 	if !ok {
 		return ctrl.Result{}, err
+	}
+	if version != "" {
+		r.lastBadInput.Store(client.ObjectKeyFromObject(src), version)
 	}
 	invalidInputs.WithLabelValues(keystoreController, e.Reason).Inc()
 	logf.FromContext(ctx).Info("cannot write keystores: bad input", "reason", e.Reason, "message", e.Message)

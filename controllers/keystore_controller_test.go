@@ -21,6 +21,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/ownership"
 )
 
 const srcName = "app-tls"
@@ -97,8 +98,8 @@ func TestReconcileWritesStores(t *testing.T) {
 				}
 			}
 			want := slices.Sorted(slices.Values(tc.wantKeys))
-			if m := got.Annotations[annotations.ManagedKeys]; m != strings.Join(want, ",") {
-				t.Errorf("managed-keys = %q, want %q", m, strings.Join(want, ","))
+			if m := ownership.Managed(got); !slices.Equal(m, want) {
+				t.Errorf("managed-keys = %q, want %q", m, want)
 			}
 			if got.Annotations[annotations.KeystoresFingerprint] == "" {
 				t.Error("no keystores-fingerprint annotation")
@@ -205,9 +206,9 @@ func TestReconcilePassword(t *testing.T) {
 			want:       "named-key",
 			wantEvents: []string{"Normal " + ReasonKeystoresUpdated},
 		},
-		"literal, used as written": {
+		"literal, trimmed like every value": {
 			ann:        map[string]string{annotations.KeystorePassword: " lit pw "},
-			want:       " lit pw ",
+			want:       "lit pw",
 			wantEvents: []string{"Normal " + ReasonKeystoresUpdated, "Warning " + ReasonPlaintextPassword},
 		},
 		"default": {
@@ -542,7 +543,7 @@ func TestReconcileRemovesOutputs(t *testing.T) {
 			wantKeys:  append(slices.Clone(userKeys), annotations.KeystorePKCS12Key, annotations.TruststorePKCS12Key),
 			wantEvent: "Normal " + ReasonKeystoresUpdated,
 			wantAnnots: map[string]string{"team": "payments", annotations.Keystores: "pkcs12",
-				annotations.ManagedKeys: "keystore.p12,truststore.p12"},
+				annotations.ManagedKeys: "keystore.p12,truststore.p12"}, // digests are compared apart
 		},
 	}
 	for name, tc := range cases {
@@ -569,6 +570,9 @@ func TestReconcileRemovesOutputs(t *testing.T) {
 			got := maps.Clone(s.Annotations)
 			fp, hasFP := got[annotations.KeystoresFingerprint]
 			delete(got, annotations.KeystoresFingerprint)
+			if _, ok := got[annotations.ManagedKeys]; ok {
+				got[annotations.ManagedKeys] = strings.Join(ownership.Managed(s), ",")
+			}
 			if !maps.Equal(got, tc.wantAnnots) {
 				t.Errorf("annotations = %v, want %v", got, tc.wantAnnots)
 			}
@@ -622,7 +626,7 @@ func TestReconcileTarget(t *testing.T) {
 		if ref == nil || ref.APIVersion != "v1" || ref.Kind != "Secret" || ref.Name != srcName || ref.UID != src.UID {
 			t.Fatalf("target controller reference = %+v, want Secret %s (%s)", ref, srcName, src.UID)
 		}
-		if tgt.Annotations[annotations.ManagedKeys] != "keystore.jks,truststore.jks" || tgt.Annotations[annotations.KeystoresFingerprint] == "" {
+		if !slices.Equal(ownership.Managed(tgt), []string{"keystore.jks", "truststore.jks"}) || tgt.Annotations[annotations.KeystoresFingerprint] == "" {
 			t.Fatalf("target annotations = %v", tgt.Annotations)
 		}
 		if after := e.secret(srcName); !reflect.DeepEqual(after, srcBefore) {
@@ -774,14 +778,14 @@ func TestReconcileLeavesTargetAlone(t *testing.T) {
 }
 
 // Truststore sources are merged, de-duplicated, and read only from the
-// namespaces certinel watches.
+// namespaces certinel watches; one in another namespace only with consent.
 func TestReconcileTruststoreSources(t *testing.T) {
 	tls := newTLS(t, "app")
 	caA, caB, caC := newCA(t, "a"), newCA(t, "b"), newCA(t, "c")
 	sources := func() []client.Object {
 		return []client.Object{
 			configMap("bundle", map[string]string{"ca.crt": string(caA.pem) + string(tls.ca)}), // ca.crt again: de-duplicated
-			inNamespace("shared", opaqueSecret("corp-ca", map[string]string{"root.pem": string(caB.pem)})),
+			sharedWith(testNS, inNamespace("shared", opaqueSecret("corp-ca", map[string]string{"root.pem": string(caB.pem)}))),
 			&corev1.ConfigMap{ObjectMeta: objectMeta("binary", nil), BinaryData: map[string][]byte{"ca.crt": caC.pem}},
 		}
 	}
@@ -819,6 +823,17 @@ func TestReconcileTruststoreSources(t *testing.T) {
 	}
 }
 
+// sharedWith gives obj consent to be read from namespace ns.
+func sharedWith[T client.Object](ns string, obj T) T {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotations.ShareCertificatesWith] = ns
+	obj.SetAnnotations(ann)
+	return obj
+}
+
 // A password Secret or ConfigMap whose data the cache drops is read through
 // Live; objects the cache keeps whole are not.
 func TestReconcileReadsTrimmedObjectsLive(t *testing.T) {
@@ -830,50 +845,39 @@ func TestReconcileReadsTrimmedObjectsLive(t *testing.T) {
 		annotations.KeystorePasswordSecret: "store-pw",
 		annotations.TruststoreSources:      "configmap:bundle",
 	})
-	trimmed := func(o client.Object) client.Object {
-		out, err := TrimForCache(o.DeepCopyObject())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out.(client.Object)
+	var liveGets []string
+	live := newFakeClient(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			liveGets = append(liveGets, key.Name)
+			return c.Get(ctx, key, obj, opts...)
+		},
+	}, pw, bundle, src)
+	cachedPW, cachedBundle := trimmed(t, pw), trimmed(t, bundle)
+	if len(cachedPW.(*corev1.Secret).Data) != 0 || len(cachedBundle.(*corev1.ConfigMap).Data) != 0 {
+		t.Fatal("TrimForCache kept the data of an unannotated Opaque Secret or ConfigMap")
 	}
+	e := newTestEnv(t, cachedPW, cachedBundle, trimmed(t, src))
+	e.r.Live = live
+	e.reconcile(srcName)
 
-	for name, withLive := range map[string]bool{"with Live": true, "without Live": false} {
-		t.Run(name, func(t *testing.T) {
-			var liveGets []string
-			live := newFakeClient(interceptor.Funcs{
-				Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-					liveGets = append(liveGets, key.Name)
-					return c.Get(ctx, key, obj, opts...)
-				},
-			}, pw, bundle, src)
-			cachedPW, cachedBundle := trimmed(pw), trimmed(bundle)
-			if len(cachedPW.(*corev1.Secret).Data) != 0 || len(cachedBundle.(*corev1.ConfigMap).Data) != 0 {
-				t.Fatal("TrimForCache kept the data of an unannotated Opaque Secret or ConfigMap")
-			}
-			e := newTestEnv(t, cachedPW, cachedBundle, trimmed(src))
-			if withLive {
-				e.r.Live = live
-			} else {
-				e.r.Live = nil
-			}
-			e.reconcile(srcName)
-
-			if !withLive {
-				// the cache alone cannot see the password
-				requireEvents(t, e.takeEvents(), "Warning "+badinput.MissingPasswordSecret)
-				return
-			}
-			requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated)
-			s := e.secret(srcName)
-			requireKeystoreJKS(t, s.Data[annotations.KeystoreJKSKey], "live-pw", "certificate", tls.leaf)
-			requireTruststoreJKS(t, s.Data[annotations.TruststoreJKSKey], "live-pw", tls.root, ca.cert)
-			slices.Sort(liveGets)
-			if !slices.Equal(liveGets, []string{"bundle", "store-pw"}) {
-				t.Fatalf("live reads = %q, want only the trimmed password Secret and ConfigMap", liveGets)
-			}
-		})
+	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated)
+	s := e.secret(srcName)
+	requireKeystoreJKS(t, s.Data[annotations.KeystoreJKSKey], "live-pw", "certificate", tls.leaf)
+	requireTruststoreJKS(t, s.Data[annotations.TruststoreJKSKey], "live-pw", tls.root, ca.cert)
+	slices.Sort(liveGets)
+	if !slices.Equal(liveGets, []string{"bundle", "store-pw"}) {
+		t.Fatalf("live reads = %q, want only the trimmed password Secret and ConfigMap", liveGets)
 	}
+}
+
+// trimmed is obj as the cache holds it.
+func trimmed(t *testing.T, obj client.Object) client.Object {
+	t.Helper()
+	out, err := TrimForCache(obj.DeepCopyObject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.(client.Object)
 }
 
 func TestTrimForCache(t *testing.T) {
@@ -888,7 +892,9 @@ func TestTrimForCache(t *testing.T) {
 		obj      client.Object
 		keepData bool
 	}{
-		"tls Secret": {obj: &corev1.Secret{ObjectMeta: meta(lastApplied), Type: corev1.SecretTypeTLS, Data: data}, keepData: true},
+		"tls Secret":                {obj: &corev1.Secret{ObjectMeta: meta(lastApplied), Type: corev1.SecretTypeTLS, Data: data}},
+		"Secret that only consents": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ShareCertificatesWith: "*", annotations.AllowExportTo: "a"}), Type: corev1.SecretTypeTLS, Data: data}},
+		"Secret that opts out":      {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ReloadIgnore: "true", annotations.Monitor: "false"}), Type: corev1.SecretTypeTLS, Data: data}},
 		"annotated Opaque Secret": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.Keystores: "jks"}), Type: corev1.SecretTypeOpaque, Data: data},
 			keepData: true},
 		"Secret with certinel bookkeeping only": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ManagedKeys: "keystore.jks"}), Data: data},
@@ -913,6 +919,12 @@ func TestTrimForCache(t *testing.T) {
 			}
 			wantAnn := maps.Clone(tc.obj.GetAnnotations())
 			delete(wantAnn, "kubectl.kubernetes.io/last-applied-configuration")
+			if !tc.keepData {
+				if wantAnn == nil {
+					wantAnn = map[string]string{}
+				}
+				wantAnn[trimmedMark] = "true" // readers never take it for the whole object
+			}
 			if !maps.Equal(o.GetAnnotations(), wantAnn) {
 				t.Errorf("annotations = %v, want %v", o.GetAnnotations(), wantAnn)
 			}
@@ -940,7 +952,7 @@ func TestTrimForCache(t *testing.T) {
 	t.Run("other types pass through", func(t *testing.T) {
 		pod := &corev1.Pod{ObjectMeta: meta(lastApplied), Spec: corev1.PodSpec{NodeName: "n"}}
 		out, err := TrimForCache(pod)
-		if err != nil || out.(*corev1.Pod).Spec.NodeName != "n" || len(pod.ManagedFields) != 0 {
+		if err != nil || out.(*corev1.Pod).Spec.NodeName != "n" || len(pod.ManagedFields) != 0 || isTrimmed(pod) {
 			t.Fatalf("pod = %+v, err %v", out, err)
 		}
 	})
@@ -1184,10 +1196,13 @@ func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj clie
 func TestReconcileFetchesSharedPasswordSecretOnce(t *testing.T) {
 	tls := newTLS(t, "app")
 	ann := map[string]string{annotations.Keystores: "jks", annotations.KeystorePasswordSecret: "store-pw"}
-	e := newTestEnv(t, opaqueSecret("store-pw", map[string]string{"password": "first"}),
-		tlsSecret("a", tls, ann), tlsSecret("b", tls, ann), tlsSecret("c", tls, ann))
-	live := &countingReader{Reader: e.c, gets: map[string]int{}}
+	pw := opaqueSecret("store-pw", map[string]string{"password": "first"})
+	e := newTestEnv(t, pw, tlsSecret("a", tls, ann), tlsSecret("b", tls, ann), tlsSecret("c", tls, ann))
+	// The cache holds the password Secret without its data; the API server whole.
+	apiServer := newFakeClient(interceptor.Funcs{}, pw)
+	live := &countingReader{Reader: apiServer, gets: map[string]int{}}
 	e.r.Live = live
+	e.update("store-pw", func(s *corev1.Secret) { s.Data = nil; markTrimmed(s) })
 	for _, name := range []string{"a", "b", "c"} {
 		e.reconcile(name)
 		requireKeystoreJKS(t, e.secret(name).Data[annotations.KeystoreJKSKey], "first", "certificate", tls.leaf)
@@ -1197,7 +1212,8 @@ func TestReconcileFetchesSharedPasswordSecretOnce(t *testing.T) {
 	}
 
 	// A new password is a new resourceVersion: fetched again, and used.
-	e.update("store-pw", func(s *corev1.Secret) { s.Data["password"] = []byte("second") })
+	apiServerUpdate(t, apiServer, "store-pw", "second")
+	e.update("store-pw", func(s *corev1.Secret) { s.Labels = map[string]string{"v": "2"} })
 	for _, name := range []string{"a", "b", "c"} {
 		e.reconcile(name)
 		requireKeystoreJKS(t, e.secret(name).Data[annotations.KeystoreJKSKey], "second", "certificate", tls.leaf)
@@ -1207,36 +1223,48 @@ func TestReconcileFetchesSharedPasswordSecretOnce(t *testing.T) {
 	}
 }
 
-// What was fetched of a password Secret is dropped when the Secret is
-// deleted, even when no keystore Secret names it any more, and what is
-// kept has no managedFields or last-applied copy of the data.
-func TestLiveDataForgetsDeletedObjects(t *testing.T) {
-	tls := newTLS(t, "app")
-	old := opaqueSecret("old-pw", map[string]string{"password": "first"})
-	old.Annotations = map[string]string{lastApplied: `{"data":{"password":"Zmlyc3Q="}}`}
-	e := newTestEnv(t, old, opaqueSecret("new-pw", map[string]string{"password": "second"}),
-		tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystorePasswordSecret: "old-pw"}))
-	e.reconcile(srcName)
-	key := liveKey{"*v1.Secret", types.NamespacedName{Namespace: old.Namespace, Name: "old-pw"}}
-	kept, ok := e.r.liveData.fetched[key]
-	if !ok {
-		t.Fatal("the password Secret was not kept after its fetch")
-	}
-	if _, ok := kept.GetAnnotations()[lastApplied]; ok {
-		t.Error("the kept copy holds kubectl's last-applied copy of the password")
-	}
-
-	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePasswordSecret] = "new-pw" })
-	e.reconcile(srcName)
-	gone := e.secret("old-pw")
-	if err := e.c.Delete(context.Background(), gone); err != nil {
+func apiServerUpdate(t *testing.T, c client.Client, name, password string) {
+	t.Helper()
+	var s corev1.Secret
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: testNS, Name: name}, &s); err != nil {
 		t.Fatal(err)
 	}
-	e.r.secretRequests(context.Background(), gone) // the delete event
-	if _, ok := e.r.liveData.fetched[key]; ok {
-		t.Fatal("the deleted password Secret's data is still kept")
+	s.Data["password"] = []byte(password)
+	if err := c.Update(context.Background(), &s); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := e.r.liveData.fetched[liveKey{"*v1.Secret", types.NamespacedName{Namespace: old.Namespace, Name: "new-pw"}}]; !ok {
-		t.Fatal("the password Secret in use was dropped")
+}
+
+// What was read of a referenced object is kept only while a Secret still
+// reads it: dropped when the Secret stops naming it or is deleted.
+func TestSourcesReleasedWhenUnreferenced(t *testing.T) {
+	tls, ca := newTLS(t, "app"), newCA(t, "bundle")
+	e := newTestEnv(t, opaqueSecret("old-pw", map[string]string{"password": "first"}),
+		opaqueSecret("new-pw", map[string]string{"password": "second"}),
+		configMap("bundle", map[string]string{"ca.crt": string(ca.pem)}),
+		tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystorePasswordSecret: "old-pw",
+			annotations.TruststoreSources: "configmap:bundle"}),
+		tlsSecret("other", tls, map[string]string{annotations.Keystores: "jks", annotations.TruststoreSources: "configmap:bundle"}))
+	e.reconcile(srcName)
+	e.reconcile("other")
+	if got := e.r.reader().size(); got != 2 {
+		t.Fatalf("%d objects kept, want 2 (old-pw, bundle)", got)
+	}
+	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePasswordSecret] = "new-pw" })
+	e.reconcile(srcName)
+	if got := e.r.reader().size(); got != 2 {
+		t.Fatalf("%d objects kept, want 2 (new-pw, bundle): old-pw must be dropped", got)
+	}
+	if err := e.c.Delete(context.Background(), e.secret(srcName)); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile(srcName)
+	if got := e.r.reader().size(); got != 1 {
+		t.Fatalf("%d objects kept, want 1: the bundle that Secret other still reads", got)
+	}
+	e.update("other", func(s *corev1.Secret) { delete(s.Annotations, annotations.Keystores) })
+	e.reconcile("other")
+	if got := e.r.reader().size(); got != 0 {
+		t.Fatalf("%d objects kept after nothing reads them", got)
 	}
 }

@@ -94,7 +94,6 @@ func wantsOrHasOutputs(s *corev1.Secret) bool {
 
 // referrers maps a Secret or ConfigMap to the Secrets whose outputs read it.
 func (r *KeystoreReconciler) referrers(ctx context.Context, obj client.Object) []reconcile.Request {
-	r.liveData.forgetIfDeleted(ctx, r.Client, obj)
 	kind := string(annotations.SecretSource)
 	if _, ok := obj.(*corev1.ConfigMap); ok {
 		kind = string(annotations.ConfigMapSource)

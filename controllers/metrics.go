@@ -12,10 +12,18 @@ var (
 	}, []string{"controller", "reason"})
 	writes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_writes_total",
-		Help: "Objects certinel created, patched or deleted, by controller and verb.",
+		Help: "Objects certinel created, patched or deleted, by controller and verb; only writes that succeeded.",
+	}, []string{"controller", "verb"})
+	sourcesHeld = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "certinel_sources_held",
+		Help: "Referenced Secrets and ConfigMaps whose parsed certificates or password certinel holds, because an annotated object reads them.",
+	})
+	writeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_write_failures_total",
+		Help: "Writes the API server refused or that failed, by controller and verb.",
 	}, []string{"controller", "verb"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(invalidInputs, writes)
+	metrics.Registry.MustRegister(invalidInputs, writes, writeFailures, sourcesHeld)
 }

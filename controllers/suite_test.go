@@ -58,6 +58,7 @@ type envSuite struct {
 	env    *envtest.Environment
 	client client.Client // uncached, as a user
 	hooks  *hookClient   // the reconciler's client
+	r      *KeystoreReconciler
 	log    *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
@@ -123,6 +124,7 @@ func newSuite() (*envSuite, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	r := &KeystoreReconciler{Client: s.hooks, Live: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("certinel")}
+	s.r = r
 	if err := r.SetupWithManager(ctx, mgr, 2); err != nil {
 		cancel()
 		return fail(err)

@@ -15,14 +15,15 @@ import (
 )
 
 // Truststore sources from a ConfigMap and a Secret in another namespace
-// are merged; changing a source updates the truststore.
+// that consents are merged; changing a source updates the truststore.
 func TestTruststoreSources(t *testing.T) {
 	ns, shared := namespace(t), namespace(t)
 	tls, partner, other := newTLS(t, framework.PKCS1), newTLS(t, framework.SEC1), newTLS(t, framework.SEC1)
 	kubectl(t, "", "-n", ns, "create", "configmap", "partner-ca", "--from-literal=bundle.pem="+string(partner.CA))
-	// an unannotated Opaque Secret in another namespace: its data is not
-	// cached, so certinel reads it from the API server
+	// an Opaque Secret in another namespace that shares its certificates
+	// with ns: its data is not cached, so certinel reads it from the API server
 	kubectl(t, "", "-n", shared, "create", "secret", "generic", "corp-ca", "--from-literal=ca.crt="+string(other.CA))
+	kubectl(t, "", "-n", shared, "annotate", "secret", "corp-ca", "certinel.io/share-certificates-with="+ns)
 	applyTLSSecret(t, ns, "app-tls", tls, map[string]string{
 		annKeystores:                     "jks",
 		"certinel.io/truststore-sources": "configmap:partner-ca/bundle.pem, secret:" + shared + "/corp-ca",

@@ -115,7 +115,7 @@ func FuzzParseKeystoreSpec(f *testing.F) {
 		p := spec.Password
 		switch {
 		case hasPassword:
-			if !p.HasLiteral || p.Literal != password || p.Literal == "" || p.SecretName != "" {
+			if !p.HasLiteral || p.Literal != strings.TrimSpace(password) || p.Literal == "" || p.SecretName != "" {
 				t.Fatalf("literal password %q parsed as %+v", password, p)
 			}
 		case hasPasswordSecret:

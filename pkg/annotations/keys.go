@@ -6,6 +6,8 @@
 // key as it is implemented.
 package annotations
 
+import "slices"
+
 // Prefix starts every certinel annotation.
 const Prefix = "certinel.io/"
 
@@ -43,9 +45,16 @@ const (
 	CertsFromSecret         = Prefix + "certs-from-secret"
 	DestinationCAFromSecret = Prefix + "destination-ca-from-secret"
 	InjectCA                = Prefix + "inject-ca"
-	// AllowExportTo on a Secret holding a private key lists the namespaces
-	// (or "*") it may be copied to.
+)
+
+// Consent for cross-namespace reads, on the source Secret or ConfigMap.
+const (
+	// AllowExportTo lists the namespaces (or "*") that may read everything
+	// of this Secret, its private key included (an Ingress mirror copies it).
 	AllowExportTo = Prefix + "allow-export-to"
+	// ShareCertificatesWith lists the namespaces (or "*") that may read the
+	// certificates of this Secret or ConfigMap, never a private key.
+	ShareCertificatesWith = Prefix + "share-certificates-with"
 )
 
 // Section 4: reload of workloads.
@@ -103,6 +112,24 @@ const (
 	DefaultPasswordSecretKey = "password"
 	DefaultSourceKey         = CACertKey
 )
+
+// metadataOnly are the keys that ask certinel for nothing from the object's
+// data: consent to be read, opting out of reload or monitoring. An object
+// that carries only these costs certinel no cached data.
+var metadataOnly = []string{AllowExportTo, ShareCertificatesWith, ReloadIgnore, Monitor, ExpiryWarning}
+
+// NeedsData reports whether an object with these annotations asks certinel
+// to read or write its own data (keystores, cert-info, injection targets,
+// bookkeeping of outputs), so that its data is worth caching. Consent and
+// opt-out keys alone do not count.
+func NeedsData(annotations map[string]string) bool {
+	for k := range annotations {
+		if len(k) > len(Prefix) && k[:len(Prefix)] == Prefix && !slices.Contains(metadataOnly, k) {
+			return true
+		}
+	}
+	return false
+}
 
 // HasAny reports whether annotations contain any certinel key.
 func HasAny(annotations map[string]string) bool {

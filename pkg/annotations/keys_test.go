@@ -42,7 +42,7 @@ func TestKeysHaveThePrefix(t *testing.T) {
 		InjectCAFrom, InjectCAFromConfigMap, InjectCAKey,
 		CertsFromSecret, DestinationCAFromSecret, InjectCA, AllowExportTo,
 		ReloadSecrets, ReloadConfigMaps, Reload, ReloadIgnore, ConfigHash,
-		Monitor, ExpiryWarning, ManagedKeys, KeystoresFingerprint,
+		Monitor, ExpiryWarning, ManagedKeys, KeystoresFingerprint, ShareCertificatesWith,
 	}
 	seen := map[string]bool{}
 	for _, k := range keys {

@@ -189,9 +189,9 @@ func parsePassword(ann map[string]string) (Password, error) {
 			"set only one of %s and %s (prefer the Secret)", KeystorePasswordSecret, KeystorePassword)
 	}
 	if hasLiteral {
-		// A literal is used as written: spaces may be part of a password.
-		if literal == "" {
-			return Password{}, badinput.Errorf(badinput.InvalidPassword, "%s is empty; stores need a password", KeystorePassword)
+		// Values are trimmed, like every annotation value.
+		if literal = strings.TrimSpace(literal); literal == "" {
+			return Password{}, badinput.Errorf(badinput.InvalidPassword, "%s is empty or only white space; stores need a password", KeystorePassword)
 		}
 		return Password{Literal: literal, HasLiteral: true}, nil
 	}

@@ -101,13 +101,18 @@ func TestParseKeystoreSpec(t *testing.T) {
 			wantReason: badinput.InvalidPassword,
 			wantInMsg:  []string{KeystorePassword},
 		},
+		"whitespace-only literal password": {
+			ann:        map[string]string{KeystorePassword: " \t \n "},
+			wantReason: badinput.InvalidPassword,
+			wantInMsg:  []string{KeystorePassword, "white space"},
+		},
 		"literal password": {
 			ann:  map[string]string{KeystorePassword: "s3cret"},
 			want: func(s *KeystoreSpec) { s.Password = Password{Literal: "s3cret", HasLiteral: true} },
 		},
-		"literal password keeps its spaces": {
+		"literal password is trimmed, inner spaces kept": {
 			ann:  map[string]string{KeystorePassword: "  two words "},
-			want: func(s *KeystoreSpec) { s.Password = Password{Literal: "  two words ", HasLiteral: true} },
+			want: func(s *KeystoreSpec) { s.Password = Password{Literal: "two words", HasLiteral: true} },
 		},
 		"password secret name uses the default key": {
 			ann:  map[string]string{KeystorePasswordSecret: "store-password"},

@@ -11,10 +11,11 @@ import (
 	"github.com/certinel/certinel/pkg/pki"
 )
 
-// Source is the data of one truststore source, as read from the cluster.
+// Source is one truststore source's certificates, as read and parsed
+// from the cluster (the reader enforces consent and keeps only these).
 type Source struct {
-	Ref  annotations.SourceRef
-	Data []byte
+	Ref   annotations.SourceRef
+	Certs []*x509.Certificate
 }
 
 // Inputs is everything the outputs of one annotated Secret depend on.
@@ -56,7 +57,7 @@ func NewPlan(in Inputs) (*Plan, error) {
 			return nil, prefix(err, "tls.crt/tls.key: ")
 		}
 		p.chain = p.keyPair.Chain
-	} else if p.chain, err = pki.ParseCertificates(in.TLSCert); err != nil {
+	} else if p.chain, err = pki.ParseChain(in.TLSCert); err != nil {
 		// cert-info alone needs no private key
 		return nil, prefix(err, "tls.crt: ")
 	}
@@ -67,13 +68,13 @@ func NewPlan(in Inputs) (*Plan, error) {
 	}
 	trusted := slices.Clone(p.caCerts)
 	for _, s := range in.Sources {
-		certs, err := pki.ParseCertificates(s.Data)
-		if err != nil {
-			return nil, prefix(err, "truststore source "+s.Ref.String()+": ")
-		}
-		trusted = append(trusted, certs...)
+		trusted = append(trusted, s.Certs...)
 	}
 	p.trusted = pki.UniqueSorted(trusted)
+	if len(p.trusted) > pki.MaxBundle {
+		return nil, badinput.Errorf(badinput.BundleTooLarge,
+			"the truststore would hold %d certificates (ca.crt and truststore sources); certinel writes at most %d", len(p.trusted), pki.MaxBundle)
+	}
 	p.Keys = in.Spec.OutputKeys(len(p.caCerts) > 0)
 	p.Fingerprint = p.fingerprint()
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func baseInputs(f *fixture) Inputs {
 		TLSKey:   f.keyPEM,
 		CACert:   f.chain.Root.PEM(),
 		Password: "changeit",
-		Sources:  []Source{{Ref: extraSourceRef, Data: f.extraCA.PEM()}},
+		Sources:  []Source{{Ref: extraSourceRef, Certs: []*x509.Certificate{f.extraCA.Cert}}},
 	}
 }
 
@@ -102,18 +103,6 @@ func TestNewPlanErrors(t *testing.T) {
 		"ca.crt without a certificate": {
 			mutate: func(in *Inputs) { in.CACert = []byte("\n") }, wantReason: badinput.NoCertificate, wantPrefix: "ca.crt: ",
 		},
-		"empty truststore source": {
-			mutate:     func(in *Inputs) { in.Sources[0].Data = nil },
-			wantReason: badinput.NoCertificate, wantPrefix: "truststore source secret:trust/extra/ca.crt: ",
-		},
-		"truncated truststore source": {
-			mutate:     func(in *Inputs) { in.Sources[0].Data = in.Sources[0].Data[:100] },
-			wantReason: badinput.MalformedPEM, wantPrefix: "truststore source secret:trust/extra/ca.crt: ",
-		},
-		"truststore source with only a key": {
-			mutate:     func(in *Inputs) { in.Sources[0].Data = f.keyPEM },
-			wantReason: badinput.NoCertificate, wantPrefix: "truststore source ",
-		},
 		"cert-info only, garbage tls.crt": {
 			mutate:     func(in *Inputs) { certInfoOnly(in); in.TLSCert = []byte("garbage") },
 			wantReason: badinput.NoCertificate, wantPrefix: "tls.crt: ",
@@ -121,6 +110,26 @@ func TestNewPlanErrors(t *testing.T) {
 		"cert-info only, truncated tls.crt": {
 			mutate:     func(in *Inputs) { certInfoOnly(in); in.TLSCert = in.TLSCert[:len(in.TLSCert)/2] },
 			wantReason: badinput.MalformedPEM, wantPrefix: "tls.crt: ",
+		},
+		"cert-info only, chain over the limit": {
+			mutate: func(in *Inputs) {
+				certInfoOnly(in)
+				in.TLSCert = testpki.CertsPEM(slices.Repeat([]*x509.Certificate{f.chain.Leaf.Cert}, 11)...)
+			},
+			wantReason: badinput.ChainTooLong, wantPrefix: "tls.crt: ",
+		},
+		"ca.crt over the bundle limit": {
+			mutate: func(in *Inputs) {
+				in.CACert = testpki.CertsPEM(slices.Repeat([]*x509.Certificate{f.chain.Root.Cert}, 1001)...)
+			},
+			wantReason: badinput.BundleTooLarge, wantPrefix: "ca.crt: ",
+		},
+		"truststore over the limit across sources": {
+			mutate: func(in *Inputs) {
+				many := manyRoots(t, 1001)
+				in.Sources = []Source{{Ref: extraSourceRef, Certs: many[:600]}, {Ref: extraSourceRef, Certs: many[600:]}}
+			},
+			wantReason: badinput.BundleTooLarge, wantPrefix: "the truststore would hold",
 		},
 		"cert-info only, bad ca.crt": {
 			mutate:     func(in *Inputs) { certInfoOnly(in); in.CACert = garbagePEM("CERTIFICATE") },
@@ -329,10 +338,10 @@ func TestFingerprintChanges(t *testing.T) {
 		"ca.crt changed":          func(in *Inputs) { in.CACert = newCA.PEM() },
 		"ca.crt gains a cert":     func(in *Inputs) { in.CACert = testpki.Join(in.CACert, newCA.PEM()) },
 		"ca.crt removed":          func(in *Inputs) { in.CACert = nil },
-		"source content changed":  func(in *Inputs) { in.Sources[0].Data = newCA.PEM() },
-		"source gains a cert":     func(in *Inputs) { in.Sources[0].Data = testpki.Join(in.Sources[0].Data, newCA.PEM()) },
+		"source content changed":  func(in *Inputs) { in.Sources[0].Certs = []*x509.Certificate{newCA.Cert} },
+		"source gains a cert":     func(in *Inputs) { in.Sources[0].Certs = append(slices.Clone(in.Sources[0].Certs), newCA.Cert) },
 		"source added": func(in *Inputs) {
-			in.Sources = append(in.Sources, Source{Ref: annotations.SourceRef{Kind: annotations.ConfigMapSource, Namespace: "x", Name: "y", Key: "ca.crt"}, Data: newCA2.PEM()})
+			in.Sources = append(in.Sources, Source{Ref: annotations.SourceRef{Kind: annotations.ConfigMapSource, Namespace: "x", Name: "y", Key: "ca.crt"}, Certs: []*x509.Certificate{newCA2.Cert}})
 		},
 		"source removed":               func(in *Inputs) { in.Sources = nil },
 		"ca.crt reordered (cert-info)": func(in *Inputs) { in.CACert = testpki.CertsPEM(c.Intermediate.Cert, c.Root.Cert) },
@@ -377,16 +386,16 @@ func TestFingerprintIgnoresEncoding(t *testing.T) {
 		"tls.key CRLF":             func(in *Inputs) { in.TLSKey = testpki.CRLF(in.TLSKey) },
 		"tls.key after a cert":     func(in *Inputs) { in.TLSKey = testpki.Join(c.Leaf.PEM(), in.TLSKey) },
 		"ca.crt rewrapped":         func(in *Inputs) { in.CACert = testpki.Rewrap(t, in.CACert, 64) },
-		"source rewrapped":         func(in *Inputs) { in.Sources[0].Data = testpki.CRLF(testpki.Rewrap(t, in.Sources[0].Data, 76)) },
-		"source with a key block":  func(in *Inputs) { in.Sources[0].Data = testpki.Join(f.keyPEM, in.Sources[0].Data) },
-		"source with a duplicate":  func(in *Inputs) { in.Sources[0].Data = testpki.Join(in.Sources[0].Data, in.Sources[0].Data) },
-		"target":                   func(in *Inputs) { in.Spec.Target = "elsewhere" },
-		"password from a secret":   func(in *Inputs) { in.Spec.Password = annotations.Password{SecretName: "pw", SecretKey: "password"} },
+		"source with a duplicate": func(in *Inputs) {
+			in.Sources[0].Certs = append(slices.Clone(in.Sources[0].Certs), in.Sources[0].Certs...)
+		},
+		"target":                 func(in *Inputs) { in.Spec.Target = "elsewhere" },
+		"password from a secret": func(in *Inputs) { in.Spec.Password = annotations.Password{SecretName: "pw", SecretKey: "password"} },
 		"sources in another order": func(in *Inputs) {
 			in.CACert = nil
 			in.Sources = []Source{
-				{Ref: annotations.SourceRef{Kind: annotations.SecretSource, Namespace: "b", Name: "b", Key: "ca.crt"}, Data: other.PEM()},
-				{Ref: extraSourceRef, Data: f.extraCA.PEM()},
+				{Ref: annotations.SourceRef{Kind: annotations.SecretSource, Namespace: "b", Name: "b", Key: "ca.crt"}, Certs: []*x509.Certificate{other.Cert}},
+				{Ref: extraSourceRef, Certs: []*x509.Certificate{f.extraCA.Cert}},
 			}
 		},
 	}
@@ -401,8 +410,8 @@ func TestFingerprintIgnoresEncoding(t *testing.T) {
 				ref := base
 				ref.CACert = nil
 				ref.Sources = []Source{
-					{Ref: extraSourceRef, Data: f.extraCA.PEM()},
-					{Ref: annotations.SourceRef{Kind: annotations.SecretSource, Namespace: "b", Name: "b", Key: "ca.crt"}, Data: other.PEM()},
+					{Ref: extraSourceRef, Certs: []*x509.Certificate{f.extraCA.Cert}},
+					{Ref: annotations.SourceRef{Kind: annotations.SecretSource, Namespace: "b", Name: "b", Key: "ca.crt"}, Certs: []*x509.Certificate{other.Cert}},
 				}
 				want = newPlan(t, ref).Fingerprint
 			}
@@ -430,7 +439,7 @@ func TestFingerprintCertInfoOnly(t *testing.T) {
 		"password": func(in *Inputs) { in.Password = "another" },
 		"alias":    func(in *Inputs) { in.Spec.Alias = "other" },
 		"profile":  func(in *Inputs) { in.Spec.Profile = annotations.LegacyDES },
-		"source":   func(in *Inputs) { in.Sources = []Source{{Data: testpki.CertsPEM(f.chain.Root.Cert)}} },
+		"source":   func(in *Inputs) { in.Sources = []Source{{Certs: []*x509.Certificate{f.chain.Root.Cert}}} },
 	} {
 		changed := in
 		change(&changed)
@@ -550,4 +559,15 @@ func TestRenderStoresDecodeWithPlanPassword(t *testing.T) {
 	}
 	checkPKCS12Keystore(t, out["keystore.p12"], "another-Pass_123", "tomcat", f.kp)
 	loadJKS(t, out["truststore.jks"], "another-Pass_123")
+}
+
+// manyRoots is n distinct self-signed CA certificates sharing one key.
+func manyRoots(t *testing.T, n int) []*x509.Certificate {
+	t.Helper()
+	key := testpki.Key(t, testpki.ECDSA, 90)
+	out := make([]*x509.Certificate, n)
+	for i := range out {
+		out[i] = testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("root %d", i), IsCA: true, Key: key}, nil).Cert
+	}
+	return out
 }

@@ -1,0 +1,310 @@
+package controllers
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/pki"
+)
+
+// sourceReader reads what features use from the Secrets and ConfigMaps
+// they reference: the certificates under one data key, or a password. It is
+// the one place where certinel reads another object's data, so the rules
+// of the annotation contract hold for every feature:
+//   - a source in another namespace is read only with its consent
+//     (share-certificates-with or allow-export-to), and a refusal says the
+//     same whether the source exists or not;
+//   - only the parsed result is kept (certificates, password bytes, or the
+//     bad-input error), never the object, per resourceVersion, so unchanged
+//     bytes are never fetched or parsed twice;
+//   - a result is kept only while a referrer still reads it: each reconcile
+//     declares what it read, and what nobody reads any more is dropped.
+type sourceReader struct {
+	cached client.Reader // the informer cache: data may be trimmed
+	live   client.Reader // the API server, for objects whose data the cache drops
+	// namespaces are the watched namespaces; empty means all.
+	namespaces []string
+
+	mu      sync.Mutex
+	entries map[sourceKey]*sourceEntry
+	held    map[string]map[sourceKey]struct{} // referrer → the sources it read last
+	holders map[sourceKey]int                 // source → number of referrers holding it
+}
+
+type sourceKey struct {
+	kind annotations.SourceKind
+	types.NamespacedName
+}
+
+// sourceEntry is what was parsed from one version of one object, per data key.
+type sourceEntry struct {
+	resourceVersion string
+	values          map[string]sourceValue
+}
+
+// sourceValue is the parsed content of one data key.
+type sourceValue struct {
+	missing  bool                // the object has no such data key
+	certs    []*x509.Certificate // certificates, when read as a bundle
+	password string              // when read as a password
+	err      error               // *badinput.Error from parsing
+}
+
+// sourceReads are one referrer's reads during one reconcile. Call done when
+// the reconcile ends: what the referrer read before and not now is released.
+type sourceReads struct {
+	r        *sourceReader
+	referrer string
+	readerNS string
+	// feature names what reads, in the one message that may be given about
+	// a source in another namespace ("a truststore source").
+	feature string
+	seen    map[sourceKey]string // source → resourceVersion read
+}
+
+// begin starts the reads of referrer (unique per feature and object), in
+// namespace readerNS.
+func (r *sourceReader) begin(referrer, readerNS, feature string) *sourceReads {
+	return &sourceReads{r: r, referrer: referrer, readerNS: readerNS, feature: feature, seen: map[sourceKey]string{}}
+}
+
+// done records what the referrer read in this reconcile and drops the
+// results that no referrer reads any more.
+func (rd *sourceReads) done() {
+	r := rd.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := r.held[rd.referrer]
+	for k := range rd.seen {
+		if _, ok := prev[k]; !ok {
+			if r.holders == nil {
+				r.holders = map[sourceKey]int{}
+			}
+			r.holders[k]++
+		}
+	}
+	for k := range prev {
+		if _, ok := rd.seen[k]; !ok {
+			r.release(k)
+		}
+	}
+	if len(rd.seen) == 0 {
+		delete(r.held, rd.referrer)
+		return
+	}
+	now := make(map[sourceKey]struct{}, len(rd.seen))
+	for k := range rd.seen {
+		now[k] = struct{}{}
+	}
+	if r.held == nil {
+		r.held = map[string]map[sourceKey]struct{}{}
+	}
+	r.held[rd.referrer] = now
+}
+
+// release drops one holder of k, and k's result with the last one. r.mu is held.
+func (r *sourceReader) release(k sourceKey) {
+	if r.holders[k]--; r.holders[k] <= 0 {
+		delete(r.holders, k)
+		delete(r.entries, k)
+		sourcesHeld.Set(float64(len(r.entries)))
+	}
+}
+
+// versions lists "kind:ns/name@resourceVersion" of every object read, sorted:
+// with the referrer's own version, it tells whether any input changed.
+func (rd *sourceReads) versions() []string {
+	out := make([]string, 0, len(rd.seen))
+	for k, rv := range rd.seen {
+		out = append(out, referenceKey(string(k.kind), k.Namespace, k.Name)+"@"+rv)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sourceMissing is a source that does not exist in the reader's
+// namespace, or is in a namespace certinel does not watch.
+type sourceMissing struct{ msg string }
+
+func (e *sourceMissing) Error() string { return e.msg }
+
+// asMissing turns a sourceMissing into bad input with the given reason.
+func asMissing(err error, reason string) error {
+	var m *sourceMissing
+	if errors.As(err, &m) {
+		return badinput.Errorf(reason, "%s", m.msg)
+	}
+	return err
+}
+
+// certificates returns the CERTIFICATE blocks under ref's data key. what
+// names the reference in messages ("truststore source secret:ns/name/key");
+// missing is the reason when the source does not exist.
+func (rd *sourceReads) certificates(ctx context.Context, ref annotations.SourceRef, what, missing string) ([]*x509.Certificate, error) {
+	v, err := rd.read(ctx, ref, annotations.CertificatesOnly, what, parseBundle)
+	switch {
+	case err != nil:
+		return nil, asMissing(err, missing)
+	case v.missing:
+		return nil, badinput.Errorf(badinput.MissingSourceKey, "%s has no data key %q", what, ref.Key)
+	case v.err != nil:
+		return nil, prefixed(v.err, what+": ")
+	}
+	return v.certs, nil
+}
+
+// password returns the password under ref's data key; ref is in the
+// reader's namespace.
+func (rd *sourceReads) password(ctx context.Context, ref annotations.SourceRef, what string) (string, error) {
+	v, err := rd.read(ctx, ref, annotations.Everything, what, parsePassword)
+	switch {
+	case err != nil:
+		return "", asMissing(err, badinput.MissingPasswordSecret)
+	case v.missing:
+		return "", badinput.Errorf(badinput.MissingPasswordSecret, "%s has no data key %q", what, ref.Key)
+	case v.err != nil:
+		return "", prefixed(v.err, what+": ")
+	}
+	return v.password, nil
+}
+
+func parseBundle(data []byte) sourceValue {
+	certs, err := pki.ParseCertificates(data)
+	return sourceValue{certs: certs, err: err}
+}
+
+// parsePassword takes a password Secret's value as it is (a trailing
+// newline included, as the workloads that read the same Secret see it), and
+// refuses one that is empty or only white space.
+func parsePassword(data []byte) sourceValue {
+	if strings.TrimSpace(string(data)) == "" {
+		return sourceValue{err: badinput.Errorf(badinput.InvalidPassword, "the password is empty or only white space")}
+	}
+	return sourceValue{password: string(data)}
+}
+
+// read returns the parsed value of ref's data key. A source that does not
+// exist is a NotFound error in the reader's namespace, and SourceNotShared in
+// another, exactly as a source that exists without consent.
+func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, access annotations.Access, what string, parse func([]byte) sourceValue) (sourceValue, error) {
+	r := rd.r
+	k := sourceKey{ref.Kind, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}}
+	if len(r.namespaces) > 0 && !slices.Contains(r.namespaces, ref.Namespace) {
+		return sourceValue{}, &sourceMissing{fmt.Sprintf("%s is in namespace %s, which certinel does not watch (--namespaces=%s)",
+			what, ref.Namespace, strings.Join(r.namespaces, ","))}
+	}
+	obj := newSourceObject(ref.Kind)
+	err := r.cached.Get(ctx, k.NamespacedName, obj)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return sourceValue{}, err
+	}
+	if ref.Namespace != rd.readerNS && (err != nil || !annotations.Shares(obj.GetAnnotations(), ref.Namespace, rd.readerNS, access)) {
+		return sourceValue{}, badinput.Errorf(badinput.SourceNotShared, "%s",
+			annotations.NotSharedMessage(rd.feature, ref.Namespace, rd.readerNS, access))
+	}
+	if err != nil {
+		return sourceValue{}, &sourceMissing{what + " does not exist"}
+	}
+	// Results are kept under the cached resourceVersion: the one events
+	// announce. A live read may return a newer version; it is read again
+	// once the cache has that version too.
+	rv := obj.GetResourceVersion()
+	rd.seen[k] = rv
+	if v, ok := r.lookup(k, rv, ref.Key); ok {
+		return v, nil
+	}
+	if isTrimmed(obj) {
+		if err := r.live.Get(ctx, k.NamespacedName, obj); apierrors.IsNotFound(err) {
+			return sourceValue{}, &sourceMissing{what + " does not exist"}
+		} else if err != nil {
+			return sourceValue{}, err
+		}
+	}
+	v := sourceValue{missing: true}
+	if data, ok := dataOf(obj, ref.Key); ok {
+		v = parse(data)
+	}
+	r.store(k, rv, ref.Key, v)
+	return v, nil
+}
+
+func (r *sourceReader) lookup(k sourceKey, rv, key string) (sourceValue, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[k]
+	if !ok || e.resourceVersion != rv {
+		return sourceValue{}, false
+	}
+	v, ok := e.values[key]
+	return v, ok
+}
+
+func (r *sourceReader) store(k sourceKey, rv, key string, v sourceValue) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[k]
+	if !ok || e.resourceVersion != rv {
+		e = &sourceEntry{resourceVersion: rv, values: map[string]sourceValue{}}
+		if r.entries == nil {
+			r.entries = map[sourceKey]*sourceEntry{}
+		}
+		r.entries[k] = e
+		sourcesHeld.Set(float64(len(r.entries)))
+	}
+	e.values[key] = v
+}
+
+// forget is for a referrer that is gone: nothing it read is kept for it.
+func (r *sourceReader) forget(referrer string) {
+	(&sourceReads{r: r, referrer: referrer, seen: map[sourceKey]string{}}).done()
+}
+
+// size is the number of objects whose parsed data is kept (for tests).
+func (r *sourceReader) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.entries)
+}
+
+func newSourceObject(kind annotations.SourceKind) client.Object {
+	if kind == annotations.ConfigMapSource {
+		return &corev1.ConfigMap{}
+	}
+	return &corev1.Secret{}
+}
+
+// dataOf returns the data under key of a Secret or ConfigMap (data, then
+// binaryData for a ConfigMap).
+func dataOf(obj client.Object, key string) ([]byte, bool) {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		v, ok := o.Data[key]
+		return v, ok
+	case *corev1.ConfigMap:
+		if s, ok := o.Data[key]; ok {
+			return []byte(s), true
+		}
+		v, ok := o.BinaryData[key]
+		return v, ok
+	}
+	return nil, false
+}
+
+func prefixed(err error, s string) error {
+	if e, ok := badinput.As(err); ok {
+		return &badinput.Error{Reason: e.Reason, Message: s + e.Message}
+	}
+	return err
+}

@@ -1,0 +1,70 @@
+package annotations
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestShares(t *testing.T) {
+	tests := map[string]struct {
+		ann      map[string]string
+		sourceNS string
+		access   Access
+		want     bool
+	}{
+		"same namespace needs nothing":                 {nil, "team-a", Everything, true},
+		"no consent":                                   {nil, "team-b", CertificatesOnly, false},
+		"share-certificates-with names the reader":     {map[string]string{ShareCertificatesWith: "team-c, team-a"}, "team-b", CertificatesOnly, true},
+		"share-certificates-with star":                 {map[string]string{ShareCertificatesWith: " * "}, "team-b", CertificatesOnly, true},
+		"share-certificates-with gives no private key": {map[string]string{ShareCertificatesWith: "*"}, "team-b", Everything, false},
+		"allow-export-to gives everything":             {map[string]string{AllowExportTo: "team-a"}, "team-b", Everything, true},
+		"allow-export-to gives certificates too":       {map[string]string{AllowExportTo: "*"}, "team-b", CertificatesOnly, true},
+		"another namespace named":                      {map[string]string{ShareCertificatesWith: "team-c"}, "team-b", CertificatesOnly, false},
+		"a prefix is not a match":                      {map[string]string{ShareCertificatesWith: "team"}, "team-b", CertificatesOnly, false},
+		"a glob is not a match":                        {map[string]string{ShareCertificatesWith: "team-*"}, "team-b", CertificatesOnly, false},
+		"empty value":                                  {map[string]string{ShareCertificatesWith: ""}, "team-b", CertificatesOnly, false},
+		"case matters (namespaces are lower case)":     {map[string]string{ShareCertificatesWith: "TEAM-A"}, "team-b", CertificatesOnly, false},
+		"another prefix's key":                         {map[string]string{"example.com/share-certificates-with": "*"}, "team-b", CertificatesOnly, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := Shares(tc.ann, tc.sourceNS, "team-a", tc.access); got != tc.want {
+				t.Errorf("Shares = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNotSharedMessage(t *testing.T) {
+	certs := NotSharedMessage("a truststore source", "b", "a", CertificatesOnly)
+	if !strings.Contains(certs, ShareCertificatesWith) || !strings.Contains(certs, "namespace a") || !strings.Contains(certs, "namespace b") {
+		t.Errorf("message %q does not say which consent would do", certs)
+	}
+	key := NotSharedMessage("the Secret of an Ingress", "b", "a", Everything)
+	if strings.Contains(key, ShareCertificatesWith) || !strings.Contains(key, AllowExportTo) {
+		t.Errorf("message %q must ask for allow-export-to only", key)
+	}
+}
+
+func TestNeedsData(t *testing.T) {
+	tests := map[string]struct {
+		ann  map[string]string
+		want bool
+	}{
+		"none":             {nil, false},
+		"unrelated":        {map[string]string{"app": "x"}, false},
+		"keystores":        {map[string]string{Keystores: "jks"}, true},
+		"bookkeeping":      {map[string]string{ManagedKeys: "keystore.jks"}, true},
+		"injection target": {map[string]string{InjectCAFrom: "ns/ca"}, true},
+		"consent only":     {map[string]string{ShareCertificatesWith: "*", AllowExportTo: "a"}, false},
+		"opt-outs only":    {map[string]string{ReloadIgnore: "true", Monitor: "false", ExpiryWarning: "10d"}, false},
+		"consent and work": {map[string]string{ShareCertificatesWith: "*", CertInfo: "true"}, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := NeedsData(tc.ann); got != tc.want {
+				t.Errorf("NeedsData = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
