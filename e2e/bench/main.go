@@ -31,9 +31,15 @@ func main() {
 	quiet := flag.Duration("quiet", time.Minute, "quiet period after convergence in which writes are counted")
 	unrelated := flag.Int("unrelated", 0, "unannotated 64 KiB Opaque Secrets (like Helm releases) created as well, to show what certinel's cache keeps")
 	sharedPassword := flag.Bool("password-secret", false, "give every Secret certinel.io/keystore-password-secret naming one shared Opaque Secret (whose data the cache does not keep)")
+	unrelatedTLS := flag.Int("unrelated-tls", 0, "unannotated kubernetes.io/tls Secrets created as well, each with a ca.crt of -unrelated-ca-kib KiB")
+	unrelatedCAKiB := flag.Int("unrelated-ca-kib", 500, "size of the ca.crt of each -unrelated-tls Secret")
+	hostile := flag.Bool("hostile", false, "after the rest, one Secret whose truststore-sources name 100 Secrets of 900 KiB each: certinel's RSS before, while read, and 60 s after the Secret is deleted")
+	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	flag.Parse()
-	report, err := run(*n, *unrelated, *quiet, *sharedPassword)
+	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
+		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary}
+	report, err := run(opts)
 	fmt.Print(report)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -44,7 +50,15 @@ func main() {
 	}
 }
 
-func run(n, unrelated int, quiet time.Duration, sharedPassword bool) (string, error) {
+type options struct {
+	n, unrelated, unrelatedTLS, unrelatedCAKiB int
+	quiet                                      time.Duration
+	sharedPassword, hostile                    bool
+	binary                                     string
+}
+
+func run(o options) (string, error) {
+	n, unrelated, quiet, sharedPassword := o.n, o.unrelated, o.quiet, o.sharedPassword
 	ctx := context.Background()
 	var r strings.Builder
 	cluster, err := framework.StartCluster(false)
@@ -52,9 +66,11 @@ func run(n, unrelated int, quiet time.Duration, sharedPassword bool) (string, er
 		return "", err
 	}
 	defer cluster.Stop()
-	bin, err := framework.BuildCertinel(cluster.Root, cluster.Dir)
-	if err != nil {
-		return "", err
+	bin := o.binary
+	if bin == "" {
+		if bin, err = framework.BuildCertinel(cluster.Root, cluster.Dir); err != nil {
+			return "", err
+		}
 	}
 	c := cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
@@ -75,12 +91,19 @@ func run(n, unrelated int, quiet time.Duration, sharedPassword bool) (string, er
 	if err := createUnrelated(ctx, c, unrelated); err != nil {
 		return "", err
 	}
+	if err := createUnrelatedTLS(ctx, c, o.unrelatedTLS, o.unrelatedCAKiB); err != nil {
+		return "", err
+	}
 	fmt.Fprintf(&r, "certinel benchmark: %d annotated kubernetes.io/tls Secrets (ECDSA P-256 leaf, 2-cert chain, ca.crt), certinel.io/keystores=jks\n", n)
 	if sharedPassword {
 		fmt.Fprintf(&r, "  every one with certinel.io/keystore-password-secret=store-pw (one shared Opaque Secret)\n")
 	}
 	if unrelated > 0 {
 		fmt.Fprintf(&r, "  plus %d unrelated 64 KiB Opaque Secrets (%d MiB of data certinel does not need)\n", unrelated, unrelated*64/1024)
+	}
+	if o.unrelatedTLS > 0 {
+		fmt.Fprintf(&r, "  plus %d unannotated kubernetes.io/tls Secrets with a %d KiB ca.crt each (%d MiB of keys and bundles certinel does not need)\n",
+			o.unrelatedTLS, o.unrelatedCAKiB, o.unrelatedTLS*o.unrelatedCAKiB/1024)
 	}
 	fmt.Fprintf(&r, "  created before certinel starts in %s\n", time.Since(start).Round(time.Millisecond))
 
@@ -137,7 +160,79 @@ func run(n, unrelated int, quiet time.Duration, sharedPassword bool) (string, er
 	rss3, _ := memory(cert.PID())
 	fmt.Fprintf(&r, "  restart: %d Secrets reconciled again in %s, %.0f certinel writes, %d Secrets changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
 		n, settled.Round(time.Millisecond), writesRestart, changed, gets, rss3)
+	if o.hostile {
+		if err := hostileSources(ctx, c, cert, &r); err != nil {
+			return r.String(), err
+		}
+	}
 	return r.String(), nil
+}
+
+// hostileSources is the scenario of a tenant whose one Secret names 100
+// Secrets of 900 KiB as truststore sources (one small CA certificate and
+// 900 KiB of anything else each), then deletes it.
+func hostileSources(ctx context.Context, c client.Client, cert *framework.Certinel, r *strings.Builder) error {
+	const ns, sources = "hostile", 100
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	junk := make([]byte, 900<<10)
+	for i := range junk {
+		junk[i] = byte('a' + i%26)
+	}
+	var refs []string
+	for i := range sources {
+		ca, err := framework.NewTLS(fmt.Sprintf("source-%d", i), framework.SEC1)
+		if err != nil {
+			return err
+		}
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("src-%03d", i)},
+			Data: map[string][]byte{"ca.crt": ca.CA, "junk": junk}}
+		if err := c.Create(ctx, s); err != nil {
+			return err
+		}
+		refs = append(refs, "secret:"+s.Name)
+	}
+	time.Sleep(5 * time.Second) // let certinel's cache take them in
+	before, _ := memory(cert.PID())
+	tls, err := framework.NewTLS("reader", framework.SEC1)
+	if err != nil {
+		return err
+	}
+	reader := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader",
+		Annotations: map[string]string{"certinel.io/keystores": "jks", "certinel.io/truststore-sources": strings.Join(refs, ",")}},
+		Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": tls.Cert, "tls.key": tls.Key, "ca.crt": tls.CA}}
+	start := time.Now()
+	if err := c.Create(ctx, reader); err != nil {
+		return err
+	}
+	for {
+		var s corev1.Secret
+		if err := c.Get(ctx, client.ObjectKeyFromObject(reader), &s); err != nil {
+			return err
+		}
+		if len(s.Data["truststore.jks"]) > 0 {
+			break
+		}
+		if time.Since(start) > 2*time.Minute {
+			return fmt.Errorf("hostile: no truststore after %s", time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	read := time.Since(start)
+	time.Sleep(5 * time.Second)
+	while, _ := memory(cert.PID())
+	held, _ := cert.Metric("certinel_sources_held")
+	if err := c.Delete(ctx, reader); err != nil {
+		return err
+	}
+	time.Sleep(60 * time.Second)
+	after, _ := memory(cert.PID())
+	heldAfter, _ := cert.Metric("certinel_sources_held")
+	fmt.Fprintf(r, "  hostile sources: one Secret naming %d Secrets of 900 KiB as truststore sources (truststore written in %s)\n", sources, read.Round(time.Millisecond))
+	fmt.Fprintf(r, "    RSS %.1f MiB before, %.1f MiB while read (+%.1f MiB, target < 5), %.1f MiB 60 s after the Secret was deleted; sources held %.0f, then %.0f\n",
+		before, while, while-before, after, held, heldAfter)
+	return nil
 }
 
 func createSecrets(ctx context.Context, c client.Client, n int, ann map[string]string) error {
@@ -185,6 +280,34 @@ func createUnrelated(ctx context.Context, c client.Client, n int) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("release-%04d", i)},
 			Type:       "helm.sh/release.v1",
 			Data:       map[string][]byte{"release": payload},
+		}
+		if err := c.Create(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createUnrelatedTLS creates n unannotated kubernetes.io/tls Secrets, each
+// with its own key pair and a ca.crt of about caKiB KiB of certificates: the
+// Secrets of a cluster with cert-manager that certinel is not asked about.
+func createUnrelatedTLS(ctx context.Context, c client.Client, n, caKiB int) error {
+	if n == 0 {
+		return nil
+	}
+	base, err := framework.NewTLS("unrelated", framework.SEC1, "unrelated.example.com")
+	if err != nil {
+		return err
+	}
+	var bundle []byte
+	for len(bundle) < caKiB<<10 {
+		bundle = append(bundle, base.CA...)
+	}
+	for i := range n {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("unrelated-%04d-tls", i)},
+			Type:       corev1.SecretTypeTLS,
+			Data:       map[string][]byte{"tls.crt": base.Cert, "tls.key": base.Key, "ca.crt": bundle},
 		}
 		if err := c.Create(ctx, s); err != nil {
 			return err
