@@ -68,3 +68,37 @@ func TestNeedsData(t *testing.T) {
 		})
 	}
 }
+
+// Consent never grants more than it says: the reader's own namespace always
+// reads, everything implies certificates, and a value that names neither
+// the reader's namespace nor "*" grants nothing.
+func FuzzShares(f *testing.F) {
+	for _, seed := range []string{"", "*", "team-a", "team-b, team-a", " * ,x", "team-*", "TEAM-A", ",,,", "team-a\x00", "team-a,*"} {
+		f.Add(seed, seed, "team-b")
+	}
+	f.Fuzz(func(t *testing.T, share, export, sourceNS string) {
+		ann := map[string]string{ShareCertificatesWith: share, AllowExportTo: export}
+		certs := Shares(ann, sourceNS, "team-a", CertificatesOnly)
+		all := Shares(ann, sourceNS, "team-a", Everything)
+		if all && !certs {
+			t.Fatalf("grants the private key but not the certificates: %q %q", share, export)
+		}
+		if !Shares(ann, "team-a", "team-a", Everything) {
+			t.Fatal("the reader's own namespace needs no consent")
+		}
+		if sourceNS == "team-a" {
+			return
+		}
+		names := func(v string) bool {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item == "*" || item == "team-a" {
+					return true
+				}
+			}
+			return false
+		}
+		if certs != (names(share) || names(export)) || all != names(export) {
+			t.Fatalf("Shares(%q, %q) = certificates %t, everything %t", share, export, certs, all)
+		}
+	})
+}

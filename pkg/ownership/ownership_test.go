@@ -475,3 +475,31 @@ func equalData(a, b map[string][]byte) bool {
 	}
 	return true
 }
+
+// Whatever a user writes into managed-keys, reading it back gives sorted,
+// unique, non-empty keys, and what Apply writes reads back as what it wrote.
+func FuzzManagedKeys(f *testing.F) {
+	for _, seed := range []string{"", "keystore.jks", "keystore.jks=0011223344556677,truststore.jks", " a = b ,, a", "=x", "k==", "tls.crt,keystore.jks=zz"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, managed string) {
+		s := secret(map[string]string{managedKeys: managed}, map[string][]byte{"keystore.jks": []byte("user")})
+		keys := Managed(s)
+		if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) || slices.Contains(keys, "") {
+			t.Fatalf("Managed(%q) = %q", managed, keys)
+		}
+		for _, k := range Keystores.Replaced(s) {
+			if !slices.Contains(Keystores.Owned(s), k) {
+				t.Fatalf("Replaced lists %q, which is not owned", k)
+			}
+		}
+		out := map[string][]byte{"truststore.jks": []byte("t")}
+		if len(Keystores.Conflicts(s, slices.Sorted(maps.Keys(out)))) > 0 {
+			return
+		}
+		Keystores.Apply(s, "v1:f", out)
+		if !Keystores.UpToDate(s, "v1:f", []string{"truststore.jks"}) || len(Keystores.Replaced(s)) != 0 {
+			t.Fatalf("after Apply over %q: managed-keys %q", managed, s.Annotations[managedKeys])
+		}
+	})
+}
