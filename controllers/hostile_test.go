@@ -6,7 +6,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,16 +23,9 @@ import (
 	"github.com/certinel/certinel/pkg/testpki"
 )
 
-// manyCAs issues n self-signed CA certificates sharing one key, as PEM.
+// manyCAs is n self-signed CA certificates, as PEM.
 func manyCAs(t *testing.T, prefix string, n int) []byte {
-	t.Helper()
-	key := testpki.NewKey(t, testpki.ECDSA)
-	certs := make([]*x509.Certificate, n)
-	for i := range certs {
-		certs[i] = testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("%s %d", prefix, i), IsCA: true,
-			KeyUsage: x509.KeyUsageCertSign, Key: key}, nil).Cert
-	}
-	return testpki.CertsPEM(certs...)
+	return testpki.CertsPEM(testpki.ManyCAs(t, n, testpki.Numbered(prefix))...)
 }
 
 // A user who cannot read namespace tenant-b learns nothing of it from the

@@ -39,6 +39,22 @@ func truststoreAliases(s *corev1.Secret, password string) ([]string, string) {
 	return aliases, ""
 }
 
+// waitTruststore waits until the JKS truststore of Secret ns/name (password
+// changeit) has aliases that ok accepts.
+func (s *envSuite) waitTruststore(t *testing.T, ns, name string, timeout time.Duration, ok func(aliases []string) bool) {
+	t.Helper()
+	testutil.Eventually(t, timeout, func() string {
+		got, why := truststoreAliases(s.getSecret(t, ns, name), "changeit")
+		if why != "" {
+			return why
+		}
+		if !ok(got) {
+			return fmt.Sprintf("truststore aliases %v", got)
+		}
+		return ""
+	})
+}
+
 // A change to a ConfigMap a Secret reads as a truststore source
 // re-reconciles that Secret: the referrers watch and the reference index.
 func TestEnvConfigMapChangeUpdatesTruststore(t *testing.T) {
@@ -53,16 +69,7 @@ func TestEnvConfigMapChangeUpdatesTruststore(t *testing.T) {
 
 	wait := func(want []string) {
 		t.Helper()
-		testutil.Eventually(t, converge, func() string {
-			got, why := truststoreAliases(s.getSecret(t, ns, srcName), "changeit")
-			if why != "" {
-				return why
-			}
-			if !slices.Equal(got, want) {
-				return fmt.Sprintf("truststore aliases %v, want %v", got, want)
-			}
-			return ""
-		})
+		s.waitTruststore(t, ns, srcName, converge, func(got []string) bool { return slices.Equal(got, want) })
 	}
 	wait(trustAliases(tls.root, caA.cert))
 

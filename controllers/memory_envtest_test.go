@@ -3,8 +3,10 @@ package controllers
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/testpki"
 	"github.com/certinel/certinel/pkg/testutil"
 )
 
@@ -63,16 +66,7 @@ func TestEnvReferencedSecretsCostLittle(t *testing.T) {
 		annotations.Keystores:         "jks",
 		annotations.TruststoreSources: strings.Join(refs, ","),
 	}))
-	testutil.Eventually(t, 2*converge, func() string {
-		got, why := truststoreAliases(s.getSecret(t, ns, srcName), "changeit")
-		if why != "" {
-			return why
-		}
-		if len(got) != sources+1 {
-			return fmt.Sprintf("truststore has %d entries, want %d", len(got), sources+1)
-		}
-		return ""
-	})
+	s.waitTruststore(t, ns, srcName, 2*converge, func(got []string) bool { return len(got) == sources+1 })
 	if n := heldIn(s.r.reader(), ns); n != sources {
 		t.Fatalf("%d sources held while the Secret reads %d", n, sources)
 	}
@@ -113,3 +107,34 @@ func heldIn(r *sourceReader, ns string) int {
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// The cache holds an unannotated kubernetes.io/tls Secret without its data,
+// yet a truststore that reads it gets all of it: the three certificates of
+// its tls.crt, read from the API server, never the trimmed copy.
+func TestEnvTrimmedTLSSecretReadWhole(t *testing.T) {
+	s := startSuite(t)
+	ns := s.namespace(t)
+	tls := newTLS(t, "app")
+	chain := testpki.NewChain(t, "partner", testpki.NewKey(t, testpki.ECDSA))
+	partner := &corev1.Secret{ObjectMeta: objectMeta("partner-tls", nil), Type: corev1.SecretTypeTLS, Data: map[string][]byte{
+		annotations.TLSCertKey: testpki.CertsPEM(chain.Certs()...),
+		annotations.TLSKeyKey:  testpki.KeyPEM(t, chain.Leaf.Key),
+	}}
+	s.create(t, ns, partner)
+	testutil.Eventually(t, converge, func() string {
+		var cached corev1.Secret
+		if err := s.hooks.Get(context.Background(), client.ObjectKeyFromObject(partner), &cached); err != nil {
+			return err.Error()
+		}
+		if len(cached.Data) != 0 || !isTrimmed(&cached) {
+			return "the cache holds the unannotated TLS Secret's data, private key included"
+		}
+		return ""
+	})
+	s.create(t, ns, tlsSecret(srcName, tls, map[string]string{
+		annotations.Keystores:         "jks",
+		annotations.TruststoreSources: "secret:partner-tls/tls.crt",
+	}))
+	want := trustAliases(append([]*x509.Certificate{tls.root}, chain.Certs()...)...)
+	s.waitTruststore(t, ns, srcName, converge, func(got []string) bool { return slices.Equal(got, want) })
+}

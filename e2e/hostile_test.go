@@ -4,8 +4,8 @@ package e2e
 // kubectl commands against the real API server.
 
 import (
-	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +15,12 @@ import (
 	"github.com/certinel/certinel/pkg/testutil"
 )
 
-// manyCAs is n self-signed CA certificates sharing one key, listed in
-// reverse order of their names, as PEM.
+// manyCAs is n self-signed CA certificates with two subjects, alternating,
+// listed in reverse order, as PEM: the worst order for chain building.
 func manyCAs(t *testing.T, prefix string, n int) []byte {
 	t.Helper()
-	key := testpki.NewKey(t, testpki.ECDSA)
-	certs := make([]*x509.Certificate, n)
-	for i := range certs {
-		certs[n-1-i] = testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("%s %d", prefix, i%2), IsCA: true,
-			KeyUsage: x509.KeyUsageCertSign, Key: key}, nil).Cert
-	}
+	certs := testpki.ManyCAs(t, n, func(i int) string { return fmt.Sprintf("%s %d", prefix, i%2) })
+	slices.Reverse(certs)
 	return testpki.CertsPEM(certs...)
 }
 

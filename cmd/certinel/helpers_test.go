@@ -58,19 +58,6 @@ func (f *pemFiles) longChain(t *testing.T, n int) string {
 	return testutil.WriteFile(t, "long.crt", testpki.CertsPEM(certs...))
 }
 
-// dsaKeyPEM is a DSA key (openssl genpkey -algorithm DSA), which certinel
-// does not support.
-const dsaKeyPEM = `-----BEGIN PRIVATE KEY-----
-MIIBSgIBADCCASsGByqGSM44BAEwggEeAoGBAILxqogCNENAMCcJnsKPiVd3VZGr
-IJe4c/kUZX/bMTJxXp5wbaY+NM4XH8FtAcbRMhYZAYIg86NraZjYawqPRoJGEe7u
-NrZkaMDHeuXecUbExcnI5UNx8swldAbBoMc61zlzembSR0GVZlY5ciiwukWvxj3P
-vm6wwGb1R01VF8BrAhUAqSk+G/0m45LIjCPC3g4NVfaSTQ0CgYBGPiAjfYOFbp/4
-TVn7HQPZzd9UzwpTik45XZFWkm6DUkn4dKOgQ/qb+qdLPBKpMajN9NU75zEiAIUp
-aTtA+9ZCDUucadWjrlmBjGAuHPReBYg12DY+gDpWIMGjWyHxVDJazh1TSaf41tW+
-kIcmKPnv/4Akt12lTEctBUTUlABi6gQWAhRjVfdKSBsMQKoXXfI41Nz3qwF/kw==
------END PRIVATE KEY-----
-`
-
 // runResult is what run() returned and printed.
 type runResult struct {
 	code           int

@@ -16,6 +16,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/testpki"
 	"github.com/certinel/certinel/pkg/testutil"
 )
 
@@ -97,7 +98,7 @@ func TestKeystoreBadInput(t *testing.T) {
 		"key does not match":         {[]string{"--key", other.key}, "certinel keystore: --cert/--key: tls.key does not match"},
 		"encrypted key":              {[]string{"--key", f.encryptedKey(t)}, "--cert/--key: the private key is encrypted"},
 		"key is a certificate":       {[]string{"--key", f.cert}, "certinel keystore: --cert/--key: no PEM private key block"},
-		"DSA key":                    {[]string{"--key", testutil.WriteFile(t, "dsa.key", []byte(dsaKeyPEM))}, "--cert/--key: unsupported private key type DSA; use RSA, ECDSA or Ed25519"},
+		"DSA key":                    {[]string{"--key", testutil.WriteFile(t, "dsa.key", []byte(testpki.DSAKeyPEM))}, "--cert/--key: unsupported private key type DSA; use RSA, ECDSA or Ed25519"},
 		"chain of 11":                {[]string{"--cert", f.longChain(t, 11)}, "certinel keystore: --cert/--key: the PEM data has 11 certificates; a tls.crt chain has at most 10"},
 		"cert file missing":          {[]string{"--cert", f.cert + ".missing"}, "no such file"},
 		"cert is /dev/zero":          {[]string{"--cert", "/dev/zero"}, "certinel keystore: /dev/zero is larger than 8 MiB"},

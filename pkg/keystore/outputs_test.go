@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -126,7 +125,7 @@ func TestNewPlanErrors(t *testing.T) {
 		},
 		"truststore over the limit across sources": {
 			mutate: func(in *Inputs) {
-				many := manyRoots(t, 1001)
+				many := testpki.ManyCAs(t, 1001, testpki.Numbered("root"))
 				in.Sources = []Source{{Ref: extraSourceRef, Certs: many[:600]}, {Ref: extraSourceRef, Certs: many[600:]}}
 			},
 			wantReason: badinput.BundleTooLarge, wantPrefix: "the truststore would hold",
@@ -559,15 +558,4 @@ func TestRenderStoresDecodeWithPlanPassword(t *testing.T) {
 	}
 	checkPKCS12Keystore(t, out["keystore.p12"], "another-Pass_123", "tomcat", f.kp)
 	loadJKS(t, out["truststore.jks"], "another-Pass_123")
-}
-
-// manyRoots is n distinct self-signed CA certificates sharing one key.
-func manyRoots(t *testing.T, n int) []*x509.Certificate {
-	t.Helper()
-	key := testpki.Key(t, testpki.ECDSA, 90)
-	out := make([]*x509.Certificate, n)
-	for i := range out {
-		out[i] = testpki.Issue(t, testpki.Template{CommonName: fmt.Sprintf("root %d", i), IsCA: true, Key: key}, nil).Cert
-	}
-	return out
 }

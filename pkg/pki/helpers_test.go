@@ -130,7 +130,7 @@ func seedKeyInputs(tb testing.TB) [][]byte {
 		garbageBlock("EC PRIVATE KEY"),
 		x25519PKCS8PEM(tb),
 		chainFor(tb, testpki.ECDSA).Leaf.PEM(),
-		[]byte(dsaPKCS8PEM),
+		[]byte(testpki.DSAKeyPEM),
 		[]byte(dsaTraditionalPEM),
 		[]byte(ed448PEM),
 		[]byte(x448PEM),

@@ -17,16 +17,6 @@ import (
 //	openssl pkey -in dsa.pem -traditional
 //	openssl genpkey -algorithm ED448 (X25519, X448)
 const (
-	dsaPKCS8PEM = `-----BEGIN PRIVATE KEY-----
-MIIBSgIBADCCASsGByqGSM44BAEwggEeAoGBAILxqogCNENAMCcJnsKPiVd3VZGr
-IJe4c/kUZX/bMTJxXp5wbaY+NM4XH8FtAcbRMhYZAYIg86NraZjYawqPRoJGEe7u
-NrZkaMDHeuXecUbExcnI5UNx8swldAbBoMc61zlzembSR0GVZlY5ciiwukWvxj3P
-vm6wwGb1R01VF8BrAhUAqSk+G/0m45LIjCPC3g4NVfaSTQ0CgYBGPiAjfYOFbp/4
-TVn7HQPZzd9UzwpTik45XZFWkm6DUkn4dKOgQ/qb+qdLPBKpMajN9NU75zEiAIUp
-aTtA+9ZCDUucadWjrlmBjGAuHPReBYg12DY+gDpWIMGjWyHxVDJazh1TSaf41tW+
-kIcmKPnv/4Akt12lTEctBUTUlABi6gQWAhRjVfdKSBsMQKoXXfI41Nz3qwF/kw==
------END PRIVATE KEY-----
-`
 	dsaTraditionalPEM = `-----BEGIN DSA PRIVATE KEY-----
 MIIBugIBAAKBgQCC8aqIAjRDQDAnCZ7Cj4lXd1WRqyCXuHP5FGV/2zEycV6ecG2m
 PjTOFx/BbQHG0TIWGQGCIPOja2mY2GsKj0aCRhHu7ja2ZGjAx3rl3nFGxMXJyOVD
@@ -87,7 +77,7 @@ func TestParsePrivateKeyUnsupportedTypes(t *testing.T) {
 		wantReason string
 		wantName   string // named in the message
 	}{
-		"DSA, PKCS#8 (openssl genpkey)":     {[]byte(dsaPKCS8PEM), badinput.UnsupportedKeyType, "DSA"},
+		"DSA, PKCS#8 (openssl genpkey)":     {[]byte(testpki.DSAKeyPEM), badinput.UnsupportedKeyType, "DSA"},
 		"DSA PRIVATE KEY (traditional)":     {[]byte(dsaTraditionalPEM), badinput.UnsupportedKeyType, "DSA"},
 		"DSA PRIVATE KEY, legacy encrypted": {withHeaders([]byte(dsaTraditionalPEM), map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,00112233445566778899AABBCCDDEEFF"}), badinput.UnsupportedKeyType, "DSA"},
 		"DSA PRIVATE KEY of garbage":        {garbageBlock("DSA PRIVATE KEY"), badinput.UnsupportedKeyType, "DSA"},
@@ -126,7 +116,7 @@ func TestParsePrivateKeyUnsupportedTypes(t *testing.T) {
 // An unsupported key in tls.key is refused before the chain is matched.
 func TestParseKeyPairUnsupportedKey(t *testing.T) {
 	certs := testpki.CertsPEM(chainFor(t, testpki.ECDSA).Certs()...)
-	for name, key := range map[string]string{"DSA": dsaPKCS8PEM, "Ed448": ed448PEM, "X448": x448PEM} {
+	for name, key := range map[string]string{"DSA": testpki.DSAKeyPEM, "Ed448": ed448PEM, "X448": x448PEM} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseKeyPair(certs, []byte(key))
 			if e := testpki.RequireReason(t, err, badinput.UnsupportedKeyType); !strings.Contains(e.Message, name) {

@@ -417,3 +417,33 @@ func CommonNames(certs []*x509.Certificate) []string {
 	}
 	return out
 }
+
+// DSAKeyPEM is a PKCS#8 DSA private key (openssl genpkey -algorithm DSA),
+// which certinel does not support.
+const DSAKeyPEM = `-----BEGIN PRIVATE KEY-----
+MIIBSgIBADCCASsGByqGSM44BAEwggEeAoGBAILxqogCNENAMCcJnsKPiVd3VZGr
+IJe4c/kUZX/bMTJxXp5wbaY+NM4XH8FtAcbRMhYZAYIg86NraZjYawqPRoJGEe7u
+NrZkaMDHeuXecUbExcnI5UNx8swldAbBoMc61zlzembSR0GVZlY5ciiwukWvxj3P
+vm6wwGb1R01VF8BrAhUAqSk+G/0m45LIjCPC3g4NVfaSTQ0CgYBGPiAjfYOFbp/4
+TVn7HQPZzd9UzwpTik45XZFWkm6DUkn4dKOgQ/qb+qdLPBKpMajN9NU75zEiAIUp
+aTtA+9ZCDUucadWjrlmBjGAuHPReBYg12DY+gDpWIMGjWyHxVDJazh1TSaf41tW+
+kIcmKPnv/4Akt12lTEctBUTUlABi6gQWAhRjVfdKSBsMQKoXXfI41Nz3qwF/kw==
+-----END PRIVATE KEY-----
+`
+
+// ManyCAs issues n self-signed CA certificates sharing one key, the i-th
+// with common name name(i), cheaply enough for bundles of a thousand.
+func ManyCAs(tb testing.TB, n int, name func(i int) string) []*x509.Certificate {
+	tb.Helper()
+	key := NewKey(tb, ECDSA)
+	out := make([]*x509.Certificate, n)
+	for i := range out {
+		out[i] = Issue(tb, Template{CommonName: name(i), IsCA: true, KeyUsage: x509.KeyUsageCertSign, Key: key}, nil).Cert
+	}
+	return out
+}
+
+// Numbered names "prefix 0", "prefix 1", ... for ManyCAs.
+func Numbered(prefix string) func(int) string {
+	return func(i int) string { return fmt.Sprintf("%s %d", prefix, i) }
+}
