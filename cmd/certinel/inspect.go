@@ -127,7 +127,7 @@ func inspectJKS(w io.Writer, data []byte, password string) error {
 }
 
 func inspectPKCS12(w io.Writer, data []byte, password string) error {
-	if err := checkPKCS12Iterations(data); err != nil {
+	if err := keystore.CheckPKCS12(data); err != nil {
 		return err
 	}
 	key, leaf, cas, err := pkcs12.DecodeChain(data, password)

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"crypto/x509"
-	"encoding/asn1"
+	"encoding/hex"
 	"errors"
-	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
@@ -139,152 +132,51 @@ func TestInspectLargeFile(t *testing.T) {
 	mustContain(t, "stderr", r.stderr, "certinel inspect: /dev/zero is larger than 8 MiB")
 }
 
-// pkcs12Stores are PKCS#12 files as every go-pkcs12 encoder writes them,
-// with iterations counts of its own.
-func pkcs12Stores(t *testing.T, iterations int) map[string][]byte {
-	t.Helper()
-	f := newPEMFiles(t, "p12")
-	stores := map[string][]byte{}
-	for name, enc := range map[string]*pkcs12.Encoder{
-		"Modern2023": pkcs12.Modern2023, "Modern2026": pkcs12.Modern2026,
-		"LegacyRC2": pkcs12.LegacyRC2, "LegacyDES": pkcs12.LegacyDES,
-	} {
-		enc = enc.WithIterations(iterations)
-		ks, err := enc.Encode(f.leafKey, f.leaf, nil, "changeit")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts, err := enc.EncodeTrustStore([]*x509.Certificate{f.root}, "changeit")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stores[name+" keystore"], stores[name+" truststore"] = ks, ts
-	}
-	ks, err := pkcs12.Passwordless.Encode(f.leafKey, f.leaf, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stores["Passwordless keystore"] = ks
-	return stores
-}
+// hostilePFX is a PKCS#12 file whose SHA-1 MAC asks for 2^31-1 key
+// derivation iterations around an empty authenticated safe; go-pkcs12 would
+// run them for minutes before finding that the MAC does not verify:
+//
+//	SEQUENCE { INTEGER 3,
+//	  SEQUENCE { OID data, [0] { OCTET STRING { SEQUENCE {} } } },
+//	  SEQUENCE { SEQUENCE { SEQUENCE { OID sha1, NULL }, OCTET STRING (20 zeros) },
+//	    OCTET STRING (8 zeros), INTEGER 2147483647 } }
+const hostilePFX = "304b020103301106092a864886f70d010701a0040402300030333021300906052b0e03021a05000414" +
+	"0000000000000000000000000000000000000000" + "04080000000000000000" + "02047fffffff"
 
-// pkcs12Iterations finds every count go-pkcs12 writes: the MAC (PBMAC1
-// included), the encrypted certificates and the shrouded key.
-func TestPKCS12Iterations(t *testing.T) {
-	const n = 777
-	want := map[string][]string{
-		"keystore":   {"MAC", "encrypted content 1", "private key of content 2, bag 1,"},
-		"truststore": {"MAC", "encrypted content 1"},
-	}
-	for name, der := range pkcs12Stores(t, n) {
-		t.Run(name, func(t *testing.T) {
-			counts, err := pkcs12Iterations(der)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var whats []string
-			for _, c := range counts {
-				whats = append(whats, c.what)
-				if c.n != n {
-					t.Errorf("%s: %d iterations, want %d", c.what, c.n, n)
-				}
-			}
-			wantWhats := want[strings.Fields(name)[1]]
-			if strings.HasPrefix(name, "Passwordless") {
-				wantWhats = nil
-			}
-			if !slices.Equal(whats, wantWhats) {
-				t.Errorf("counts of %v, want %v", whats, wantWhats)
-			}
-			if err := checkPKCS12Iterations(der); err != nil {
-				t.Errorf("a normal store is refused: %v", err)
-			}
-		})
-	}
-}
-
-func TestCheckIterations(t *testing.T) {
-	count := func(ns ...int) []iterationCount {
-		var out []iterationCount
-		for i, n := range ns {
-			out = append(out, iterationCount{fmt.Sprintf("count %d", i+1), n})
-		}
-		return out
-	}
-	cases := map[string]struct {
-		counts  []iterationCount
-		wantErr string
-	}{
-		"none":                     {counts: nil},
-		"Java":                     {counts: count(10000, 10000, 10000)},
-		"OpenSSL":                  {counts: count(2048, 2048, 2048)},
-		"one at the limit":         {counts: count(maxIterations)},
-		"three at the limit":       {counts: count(maxIterations, maxIterations, maxIterations)},
-		"one over the limit":       {counts: count(2048, maxIterations+1), wantErr: "the count 2 asks for 1000001 key derivation iterations; certinel opens stores with 1 to 1000000"},
-		"2^31-1":                   {counts: count(math.MaxInt32), wantErr: "asks for 2147483647 key derivation iterations"},
-		"zero":                     {counts: count(0), wantErr: "asks for 0 key derivation"},
-		"negative, to cut the sum": {counts: count(maxIterations, -maxIterations, maxIterations, maxIterations, maxIterations), wantErr: "asks for -1000000"},
-		"four at the limit":        {counts: count(maxIterations, maxIterations, maxIterations, maxIterations), wantErr: "more than 3000000 key derivation iterations in all"},
-		"many small ones":          {counts: count(slices.Repeat([]int{100000}, 31)...), wantErr: "in all"},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			err := checkIterations(tc.counts)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error %v, want %q", err, tc.wantErr)
-			}
-		})
-	}
-}
-
-// withMACIterations re-encodes a PFX with another MAC iteration count (its
-// MAC no longer verifies, which takes all those iterations to find out).
-func withMACIterations(t *testing.T, der []byte, n int) []byte {
-	t.Helper()
-	var p pfx
-	if rest, err := asn1.Unmarshal(der, &p); err != nil || len(rest) > 0 {
-		t.Fatalf("%v, %d bytes left", err, len(rest))
-	}
-	p.MacData.Iterations = n
-	out, err := asn1.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// inspect refuses a PKCS#12 file whose MAC asks for 2^31-1 iterations at
-// once (go-pkcs12 would run them for minutes) and still reads real ones.
+// inspect refuses at once a PKCS#12 file whose MAC asks for 2^31-1
+// iterations, and still reads the stores of every profile.
 func TestInspectPKCS12Iterations(t *testing.T) {
-	stores := pkcs12Stores(t, 2048)
-	good := stores["LegacyDES keystore"]
-	if again := withMACIterations(t, good, 2048); !bytes.Equal(again, good) {
-		t.Fatal("re-encoding changes the file")
-	}
-	cases := map[string]struct {
-		data []byte
+	type inspectCase struct {
+		file string
 		code int
 		want string
-	}{
-		"keystore":        {data: good, want: `PKCS#12 keystore`},
-		"truststore":      {data: stores["Modern2023 truststore"], want: "PKCS#12 truststore with 1 certificate(s)"},
-		"PBMAC1 keystore": {data: stores["Modern2026 keystore"], want: `PKCS#12 keystore`},
-		"MAC of 2^31-1":   {data: withMACIterations(t, good, math.MaxInt32), code: 1, want: "certinel inspect: %s: PKCS#12: the MAC asks for 2147483647 key derivation iterations; certinel opens stores with 1 to 1000000"},
-		"MAC of 1000001":  {data: withMACIterations(t, stores["Modern2023 truststore"], maxIterations+1), code: 1, want: "the MAC asks for 1000001"},
-		"not a PFX":       {data: []byte{0x30, 0x03, 0x02, 0x01, 0x03}, code: 1, want: "PKCS#12: not a PKCS#12 (PFX) structure"},
-		"truncated":       {data: good[:len(good)/2], code: 1, want: "PKCS#12: not a PKCS#12 (PFX) structure"},
 	}
+	cases := map[string]inspectCase{}
+	f := newPEMFiles(t, "p12")
+	for _, profile := range []string{"modern2023", "modern2026", "legacy-rc2", "legacy-des"} {
+		dir := t.TempDir()
+		runArgs("keystore", "--cert", f.cert, "--key", f.key, "--ca", f.ca, "--format", "pkcs12",
+			"--profile", profile, "--out-dir", dir).requireCode(t, 0)
+		cases[profile+" keystore"] = inspectCase{file: filepath.Join(dir, "keystore.p12"), want: "PKCS#12 keystore\n"}
+		cases[profile+" truststore"] = inspectCase{file: filepath.Join(dir, "truststore.p12"), want: "PKCS#12 truststore with 1 certificate(s)"}
+	}
+	hostile, err := hex.DecodeString(hostilePFX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(cases["legacy-des keystore"].file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notPFX := "certinel inspect: %s: PKCS#12: not a PKCS#12 (PFX) structure"
+	cases["MAC of 2^31-1"] = inspectCase{testutil.WriteFile(t, "hostile.p12", hostile), 1,
+		"certinel inspect: %s: PKCS#12: the MAC asks for 2147483647 key derivation iterations; certinel opens stores with 1 to 1000000"}
+	cases["not a PFX"] = inspectCase{testutil.WriteFile(t, "int.p12", []byte{0x30, 0x03, 0x02, 0x01, 0x03}), 1, notPFX}
+	cases["truncated"] = inspectCase{testutil.WriteFile(t, "half.p12", good[:len(good)/2]), 1, notPFX}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			path := testutil.WriteFile(t, "store.p12", tc.data)
 			start := time.Now()
-			r := runArgs("inspect", path).requireCode(t, tc.code)
+			r := runArgs("inspect", tc.file).requireCode(t, tc.code)
 			if elapsed := time.Since(start); elapsed > 5*time.Second {
 				t.Errorf("inspect took %v", elapsed)
 			}
@@ -292,7 +184,7 @@ func TestInspectPKCS12Iterations(t *testing.T) {
 			if tc.code != 0 {
 				out = r.stderr
 			}
-			mustContain(t, "output", out, strings.ReplaceAll(tc.want, "%s", path))
+			mustContain(t, "output", out, strings.ReplaceAll(tc.want, "%s", tc.file))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package keystore
 
 import (
 	"crypto/x509/pkix"
@@ -10,57 +10,32 @@ import (
 // A PKCS#12 file says how many key derivation iterations opening it takes:
 // for its MAC and for each encrypted content and shrouded key bag.
 // go-pkcs12 runs whatever the file asks for (2^31-1 iterations take
-// minutes) and has no option to cap it, so inspect reads the counts first
-// and refuses absurd ones.
+// minutes) and has no option to cap it, so CheckPKCS12 reads the counts
+// first and refuses absurd ones.
 const (
-	// maxIterations bounds one count; Java writes 10000, OpenSSL 2048.
-	maxIterations = 1_000_000
-	// maxTotalIterations bounds the sum over the file.
-	maxTotalIterations = 3 * maxIterations
+	// MaxPKCS12Iterations bounds one count; Java writes 10000, OpenSSL 2048.
+	MaxPKCS12Iterations = 1_000_000
+	// MaxPKCS12TotalIterations bounds the sum of the counts of a file.
+	MaxPKCS12TotalIterations = 3 * MaxPKCS12Iterations
 )
 
+// The OIDs and ASN.1 of RFC 7292 and RFC 8018 that pkcs12alias.go does not
+// declare already, as far as iteration counts go. encoding/asn1 ignores
+// the trailing fields of a SEQUENCE that a struct leaves out.
 var (
-	oidData               = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidEncryptedData      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
-	oidShroudedKeyBag     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 2}
-	oidPKCS12PBE          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1} // pbeWithSHAAnd... are its children
-	oidPBES2              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
-	oidPBKDF2             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
-	oidPBMAC1             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}
-	errNotPKCS12Structure = errors.New("not a PKCS#12 (PFX) structure")
+	oidEncryptedDataContent = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
+	oidPKCS12PBE            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1} // pbeWithSHAAnd... are its children
+	oidPBES2Scheme          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
+	errNotPKCS12Structure   = errors.New("not a PKCS#12 (PFX) structure")
 )
 
-// The ASN.1 of RFC 7292 and RFC 8018, as far as iteration counts go.
-// encoding/asn1 ignores the trailing fields of a SEQUENCE that a struct
-// leaves out.
 type (
-	pfx struct {
-		Version  int
-		AuthSafe contentInfo
-		MacData  macData `asn1:"optional"`
-	}
-	contentInfo struct {
-		ContentType asn1.ObjectIdentifier
-		Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
-	}
-	macData struct {
-		Mac struct {
-			Algorithm pkix.AlgorithmIdentifier
-			Digest    []byte
-		}
-		MacSalt    []byte
-		Iterations int `asn1:"optional,default:1"`
-	}
-	encryptedData struct {
+	encryptedDataAlgorithm struct {
 		Version int
 		Info    struct {
 			ContentType asn1.ObjectIdentifier
 			Algorithm   pkix.AlgorithmIdentifier
 		}
-	}
-	safeBag struct {
-		ID    asn1.ObjectIdentifier
-		Value asn1.RawValue `asn1:"tag:0,explicit"`
 	}
 	encryptedPrivateKeyInfo struct {
 		Algorithm pkix.AlgorithmIdentifier
@@ -72,13 +47,6 @@ type (
 	pbes2Params struct {
 		KDF, Scheme pkix.AlgorithmIdentifier
 	}
-	pbmac1Params struct {
-		KDF, MAC pkix.AlgorithmIdentifier
-	}
-	pbkdf2Params struct {
-		Salt       asn1.RawValue
-		Iterations int
-	}
 )
 
 // iterationCount is one key derivation a PKCS#12 file asks for.
@@ -87,9 +55,16 @@ type iterationCount struct {
 	n    int
 }
 
-// checkPKCS12Iterations refuses a PKCS#12 file whose key derivations would
-// take absurdly long, before anything derives a key.
-func checkPKCS12Iterations(der []byte) error {
+// CheckPKCS12 reads the key derivation iteration counts of a PKCS#12 file
+// (DER) without deriving anything and reports an error when one is out of
+// 1..MaxPKCS12Iterations, when they add up to more than
+// MaxPKCS12TotalIterations, or when a structure that could hide a count
+// does not parse. After it, the work of go-pkcs12's key derivations grows
+// with those caps, not with what a hostile file asks for; the one count it
+// cannot see is that of a shrouded key bag inside an encrypted content,
+// which go-pkcs12 does not write and which no one can read before
+// decrypting.
+func CheckPKCS12(der []byte) error {
 	counts, err := pkcs12Iterations(der)
 	if err != nil {
 		return fmt.Errorf("PKCS#12: %w", err)
@@ -97,17 +72,17 @@ func checkPKCS12Iterations(der []byte) error {
 	return checkIterations(counts)
 }
 
-// checkIterations refuses a count out of 1..maxIterations, or counts that
-// add up to more than maxTotalIterations.
+// checkIterations refuses a count out of 1..MaxPKCS12Iterations, or counts
+// that add up to more than MaxPKCS12TotalIterations.
 func checkIterations(counts []iterationCount) error {
 	total := 0
 	for _, c := range counts {
-		if c.n < 1 || c.n > maxIterations {
+		if c.n < 1 || c.n > MaxPKCS12Iterations {
 			return fmt.Errorf("PKCS#12: the %s asks for %d key derivation iterations; certinel opens stores with 1 to %d (Java writes 10000, OpenSSL 2048)",
-				c.what, c.n, maxIterations)
+				c.what, c.n, MaxPKCS12Iterations)
 		}
-		if total += c.n; total > maxTotalIterations {
-			return fmt.Errorf("PKCS#12: the file asks for more than %d key derivation iterations in all; certinel refuses it", maxTotalIterations)
+		if total += c.n; total > MaxPKCS12TotalIterations {
+			return fmt.Errorf("PKCS#12: the file asks for more than %d key derivation iterations in all; certinel refuses it", MaxPKCS12TotalIterations)
 		}
 	}
 	return nil
@@ -118,7 +93,7 @@ func checkIterations(counts []iterationCount) error {
 // reads what go-pkcs12 reads; a structure it cannot read is an error,
 // since it could hide a count.
 func pkcs12Iterations(der []byte) ([]iterationCount, error) {
-	var p pfx
+	var p pfxPDU
 	if _, err := asn1.Unmarshal(der, &p); err != nil {
 		return nil, errNotPKCS12Structure
 	}
@@ -127,7 +102,7 @@ func pkcs12Iterations(der []byte) ([]iterationCount, error) {
 		if alg.Algorithm.Equal(oidPBMAC1) {
 			c, err := pbmac1Iterations(alg)
 			if err != nil {
-				return nil, fmt.Errorf("MAC: %w", err)
+				return nil, err
 			}
 			counts = append(counts, c...)
 		} else {
@@ -155,8 +130,8 @@ func pkcs12Iterations(der []byte) ([]iterationCount, error) {
 // safe: its encryption, or the shrouded key bags of a plain one.
 func contentIterations(ci contentInfo, what string) ([]iterationCount, error) {
 	switch {
-	case ci.ContentType.Equal(oidEncryptedData):
-		var ed encryptedData
+	case ci.ContentType.Equal(oidEncryptedDataContent):
+		var ed encryptedDataAlgorithm
 		if _, err := asn1.Unmarshal(ci.Content.Bytes, &ed); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -171,11 +146,12 @@ func contentIterations(ci contentInfo, what string) ([]iterationCount, error) {
 			if !bag.ID.Equal(oidShroudedKeyBag) {
 				continue
 			}
+			where := fmt.Sprintf("private key (%s, bag %d)", what, j+1)
 			var key encryptedPrivateKeyInfo
 			if _, err := asn1.Unmarshal(bag.Value.Bytes, &key); err != nil {
-				return nil, fmt.Errorf("%s, bag %d: %w", what, j+1, err)
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			c, err := pbeIterations(key.Algorithm, fmt.Sprintf("private key of %s, bag %d,", what, j+1))
+			c, err := pbeIterations(key.Algorithm, where)
 			if err != nil {
 				return nil, err
 			}
@@ -196,7 +172,7 @@ func pbeIterations(alg pkix.AlgorithmIdentifier, what string) ([]iterationCount,
 			return nil, fmt.Errorf("%s: PBE parameters: %w", what, err)
 		}
 		return []iterationCount{{what, p.Iterations}}, nil
-	case alg.Algorithm.Equal(oidPBES2):
+	case alg.Algorithm.Equal(oidPBES2Scheme):
 		var p pbes2Params
 		if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &p); err != nil {
 			return nil, fmt.Errorf("%s: PBES2 parameters: %w", what, err)
@@ -211,7 +187,7 @@ func pbeIterations(alg pkix.AlgorithmIdentifier, what string) ([]iterationCount,
 func pbmac1Iterations(alg pkix.AlgorithmIdentifier) ([]iterationCount, error) {
 	var p pbmac1Params
 	if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &p); err != nil {
-		return nil, fmt.Errorf("PBMAC1 parameters: %w", err)
+		return nil, fmt.Errorf("MAC: PBMAC1 parameters: %w", err)
 	}
 	return pbkdf2Iterations(p.KDF, "MAC")
 }
@@ -229,11 +205,11 @@ func pbkdf2Iterations(kdf pkix.AlgorithmIdentifier, what string) ([]iterationCou
 
 // unmarshalOctets decodes the DER inside an OCTET STRING into v.
 func unmarshalOctets(der []byte, v any) error {
-	var octets []byte
-	if _, err := asn1.Unmarshal(der, &octets); err != nil {
+	var inner []byte
+	if _, err := asn1.Unmarshal(der, &inner); err != nil {
 		return err
 	}
-	_, err := asn1.Unmarshal(octets, v)
+	_, err := asn1.Unmarshal(inner, v)
 	return err
 }
 
