@@ -3,6 +3,7 @@ package controllers
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/certinel/certinel/pkg/annotations"
 )
@@ -23,7 +24,7 @@ const trimmedMark = "internal.certinel.io/data-trimmed"
 // and ConfigMap that asks certinel for nothing (annotations.NeedsData): no
 // private key, bundle or password of such an object is held in memory.
 // Their metadata stays, so they are still watched; when one is referenced
-// (a truststore source, a password Secret), sourceReader reads it from the
+// (a truststore source, a password Secret), SourceReader reads it from the
 // API server and keeps only what it parsed.
 func TrimForCache(obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
@@ -40,6 +41,10 @@ func TrimForCache(obj any) (any, error) {
 			o.Data, o.BinaryData = nil, nil
 			markTrimmed(o)
 		}
+	case *unstructured.Unstructured:
+		_, fromSecret := o.GetAnnotations()[annotations.InjectCAFrom]
+		_, fromConfigMap := o.GetAnnotations()[annotations.InjectCAFromConfigMap]
+		trimInjectTarget(o, fromSecret || fromConfigMap)
 	}
 	return obj, nil
 }

@@ -246,9 +246,9 @@ func TestSourcesParsedOncePerVersion(t *testing.T) {
 	if got := live.gets["bundle"]; got != 1 {
 		t.Fatalf("the source was fetched %d times, want 1", got)
 	}
-	e.r.sources.mu.Lock()
-	entry := e.r.sources.entries[sourceKey{annotations.ConfigMapSource, client.ObjectKey{Namespace: testNS, Name: "bundle"}}]
-	e.r.sources.mu.Unlock()
+	e.r.Sources.mu.Lock()
+	entry := e.r.Sources.entries[sourceKey{annotations.ConfigMapSource, client.ObjectKey{Namespace: testNS, Name: "bundle"}}]
+	e.r.Sources.mu.Unlock()
 	if entry == nil || len(entry.values) != 1 || len(entry.values["ca.crt"].certs) != 1 {
 		t.Fatalf("kept %+v, want the one certificate of the bundle's ca.crt and nothing else", entry)
 	}

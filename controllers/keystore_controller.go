@@ -53,8 +53,10 @@ type KeystoreReconciler struct {
 	// lastBadInput holds, per Secret, the versions of the objects whose
 	// inputs last gave bad input.
 	lastBadInput sync.Map
-	sourcesOnce  sync.Once
-	sources      *sourceReader
+	// Sources reads referenced objects; one reader is shared by every
+	// controller (made here on first use when none is given).
+	Sources     *SourceReader
+	sourcesOnce sync.Once
 }
 
 // Reconcile brings the outputs of one annotated Secret up to date.
@@ -122,11 +124,13 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 }
 
 // reader is the reader of referenced objects, made on first use.
-func (r *KeystoreReconciler) reader() *sourceReader {
+func (r *KeystoreReconciler) reader() *SourceReader {
 	r.sourcesOnce.Do(func() {
-		r.sources = &sourceReader{cached: r.Client, live: r.Live, namespaces: r.Namespaces}
+		if r.Sources == nil {
+			r.Sources = NewSourceReader(r.Client, r.Live, r.Namespaces)
+		}
 	})
-	return r.sources
+	return r.Sources
 }
 
 // checkSize refuses outputs that would make out larger than a Secret may

@@ -94,7 +94,7 @@ func TestEnvReferencedSecretsCostLittle(t *testing.T) {
 }
 
 // heldIn is the number of objects of namespace ns whose parsed data r holds.
-func heldIn(r *sourceReader, ns string) int {
+func heldIn(r *SourceReader, ns string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0

@@ -19,7 +19,14 @@ import (
 	"github.com/certinel/certinel/pkg/pki"
 )
 
-// sourceReader reads what features use from the Secrets and ConfigMaps
+// NewSourceReader is the one reader of referenced objects that every
+// feature shares: cached reads through cached, live reads of objects whose
+// data the cache drops through live.
+func NewSourceReader(cached, live client.Reader, namespaces []string) *SourceReader {
+	return &SourceReader{cached: cached, live: live, namespaces: namespaces}
+}
+
+// SourceReader reads what features use from the Secrets and ConfigMaps
 // they reference: the certificates under one data key, or a password. It is
 // the one place where certinel reads another object's data, so the rules
 // of the annotation contract hold for every feature:
@@ -31,7 +38,7 @@ import (
 //     bytes are never fetched or parsed twice;
 //   - a result is kept only while a referrer still reads it: each reconcile
 //     declares what it read, and what nobody reads any more is dropped.
-type sourceReader struct {
+type SourceReader struct {
 	cached client.Reader // the informer cache: data may be trimmed
 	live   client.Reader // the API server, for objects whose data the cache drops
 	// namespaces are the watched namespaces; empty means all.
@@ -65,7 +72,7 @@ type sourceValue struct {
 // sourceReads are one referrer's reads during one reconcile. Call done when
 // the reconcile ends: what the referrer read before and not now is released.
 type sourceReads struct {
-	r        *sourceReader
+	r        *SourceReader
 	referrer string
 	readerNS string
 	// feature names what reads, in the one message that may be given about
@@ -75,8 +82,9 @@ type sourceReads struct {
 }
 
 // begin starts the reads of referrer (unique per feature and object), in
-// namespace readerNS.
-func (r *sourceReader) begin(referrer, readerNS, feature string) *sourceReads {
+// namespace readerNS; "" is a cluster-scoped referrer, which only cluster
+// administrators can annotate and which needs no consent.
+func (r *SourceReader) begin(referrer, readerNS, feature string) *sourceReads {
 	return &sourceReads{r: r, referrer: referrer, readerNS: readerNS, feature: feature, seen: map[sourceKey]string{}}
 }
 
@@ -115,7 +123,7 @@ func (rd *sourceReads) done() {
 }
 
 // release drops one holder of k, and k's result with the last one. r.mu is held.
-func (r *sourceReader) release(k sourceKey) {
+func (r *SourceReader) release(k sourceKey) {
 	if r.holders[k]--; r.holders[k] <= 0 {
 		delete(r.holders, k)
 		delete(r.entries, k)
@@ -210,7 +218,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 	if err != nil && !apierrors.IsNotFound(err) {
 		return sourceValue{}, err
 	}
-	if ref.Namespace != rd.readerNS && (err != nil || !annotations.Shares(obj.GetAnnotations(), ref.Namespace, rd.readerNS, access)) {
+	if rd.readerNS != "" && ref.Namespace != rd.readerNS && (err != nil || !annotations.Shares(obj.GetAnnotations(), ref.Namespace, rd.readerNS, access)) {
 		return sourceValue{}, badinput.Errorf(badinput.SourceNotShared, "%s",
 			annotations.NotSharedMessage(rd.feature, ref.Namespace, rd.readerNS, access))
 	}
@@ -240,7 +248,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 	return v, nil
 }
 
-func (r *sourceReader) lookup(k sourceKey, rv, key string) (sourceValue, bool) {
+func (r *SourceReader) lookup(k sourceKey, rv, key string) (sourceValue, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.entries[k]
@@ -251,7 +259,7 @@ func (r *sourceReader) lookup(k sourceKey, rv, key string) (sourceValue, bool) {
 	return v, ok
 }
 
-func (r *sourceReader) store(k sourceKey, rv, key string, v sourceValue) {
+func (r *SourceReader) store(k sourceKey, rv, key string, v sourceValue) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.entries[k]
@@ -267,12 +275,12 @@ func (r *sourceReader) store(k sourceKey, rv, key string, v sourceValue) {
 }
 
 // forget is for a referrer that is gone: nothing it read is kept for it.
-func (r *sourceReader) forget(referrer string) {
+func (r *SourceReader) forget(referrer string) {
 	(&sourceReads{r: r, referrer: referrer, seen: map[sourceKey]string{}}).done()
 }
 
 // size is the number of objects whose parsed data is kept (for tests).
-func (r *sourceReader) size() int {
+func (r *SourceReader) size() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.entries)

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,6 +115,7 @@ func newSuite() (*envSuite, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  cache.Options{DefaultTransform: TrimForCache},
+		Client:                 client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -123,11 +125,18 @@ func newSuite() (*envSuite, error) {
 	s.hooks = &hookClient{Client: mgr.GetClient(), before: map[types.NamespacedName]func(){}, conflicts: map[types.NamespacedName]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	r := &KeystoreReconciler{Client: s.hooks, Live: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("certinel")}
+	sources := NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), nil)
+	r := &KeystoreReconciler{Client: s.hooks, Live: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("certinel"), Sources: sources}
 	s.r = r
 	if err := r.SetupWithManager(ctx, mgr, 2); err != nil {
 		cancel()
 		return fail(err)
+	}
+	for _, ir := range NewInjectReconcilers(mgr.GetClient(), sources, mgr.GetEventRecorder("certinel"), clock.RealClock{}, false) {
+		if err := ir.SetupWithManager(ctx, mgr, 2); err != nil {
+			cancel()
+			return fail(err)
+		}
 	}
 	go func() { s.done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)

@@ -16,6 +16,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -108,8 +109,11 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Cache:                         cacheOpts,
+		Scheme: scheme,
+		Cache:  cacheOpts,
+		// Injection targets of other kinds are read as unstructured: from
+		// the cache too, with its transform and indexes.
+		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
 		PprofBindAddress:              f.pprofAddr,
@@ -121,13 +125,23 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	recorder := mgr.GetEventRecorder("certinel")
+	sources := controllers.NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), namespaces)
 	if err := (&controllers.KeystoreReconciler{
 		Client:     mgr.GetClient(),
 		Live:       mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder("certinel"),
+		Recorder:   recorder,
 		Namespaces: namespaces,
+		Sources:    sources,
 	}).SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 		return fmt.Errorf("set up keystore controller: %w", err)
+	}
+	// CA injection: every kind when certinel watches the whole cluster; only
+	// ConfigMaps and Secrets when it is limited to namespaces.
+	for _, r := range controllers.NewInjectReconcilers(mgr.GetClient(), sources, recorder, clock.RealClock{}, len(namespaces) > 0) {
+		if err := r.SetupWithManager(ctx, mgr, f.concurrency); err != nil {
+			return fmt.Errorf("set up CA injection: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -98,3 +98,13 @@ const (
 	// else; certinel left it and no longer manages it.
 	DataKeyReleased = "DataKeyReleased"
 )
+
+// Reasons of CA injection.
+const (
+	// TargetNotInjectable: the target has no place for a CA bundle (a CRD
+	// without a conversion webhook, an insecure or local APIService, a
+	// webhook configuration without webhooks).
+	TargetNotInjectable = "TargetNotInjectable"
+	// MissingCASource: the Secret or ConfigMap to inject from does not exist.
+	MissingCASource = "MissingCASource"
+)

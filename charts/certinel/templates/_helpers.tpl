@@ -113,6 +113,23 @@ Keep in sync with config/rbac/role.yaml.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch"]
+# certinel: inject CA bundles (certinel.io/inject-ca-from) into
+# ConfigMaps: server-side apply of the one data key it writes.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["patch"]
+# certinel: inject CA bundles into webhook configurations, CRD conversion
+# webhooks and APIServices: watch them (the cache keeps only their bundle
+# fields) and apply caBundle. Not used with --namespaces.
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["apiregistration.k8s.io"]
+  resources: ["apiservices"]
+  verbs: ["get", "list", "watch", "patch"]
 # certinel: Normal/Warning Events on annotated Secrets (KeystoresUpdated,
 # bad input); the manager's recorder writes events.k8s.io/v1 Events.
 - apiGroups: ["events.k8s.io"]

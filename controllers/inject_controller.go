@@ -1,0 +1,292 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/bundle"
+)
+
+// Event reasons of CA injection besides the badinput reasons.
+const (
+	ReasonCAInjected = "CAInjected"
+	ReasonCARemoved  = "CARemoved"
+)
+
+// fieldOwner is the field manager of certinel's server-side applies.
+const fieldOwner = "certinel"
+
+// injectSourceIndex maps an injection target to the object it reads:
+// "secret:ns/name" or "configmap:ns/name".
+const injectSourceIndex = "certinel.io/inject-source"
+
+// InjectReconciler injects CA bundles into one kind of target (section 2 of
+// the contract): the same code for webhook configurations, CRDs,
+// APIServices, ConfigMaps and Secrets. It reads the source through the
+// shared SourceReader, computes the bundle with pkg/bundle (new CAs first,
+// previous ones until they expire), and applies only the bundle fields
+// under field manager certinel, so the API server removes exactly those
+// when injection stops.
+type InjectReconciler struct {
+	Client   client.Client
+	Sources  *SourceReader
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	target   injectTarget
+}
+
+// NewInjectReconcilers returns one reconciler per target kind;
+// namespacedOnly leaves out the cluster-scoped kinds (certinel limited to
+// some namespaces has no cluster-wide rights).
+func NewInjectReconcilers(c client.Client, sources *SourceReader, rec events.EventRecorder, clk clock.PassiveClock, namespacedOnly bool) []*InjectReconciler {
+	var out []*InjectReconciler
+	for _, t := range injectTargets {
+		if namespacedOnly && !t.namespaced {
+			continue
+		}
+		out = append(out, &InjectReconciler{Client: c, Sources: sources, Recorder: rec, Clock: clk, target: t})
+	}
+	return out
+}
+
+func (r *InjectReconciler) name() string { return "inject-" + strings.ToLower(r.target.gvk.Kind) }
+
+// Reconcile brings the CA bundles of one target up to date.
+func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rd := r.Sources.begin(r.name()+":"+req.String(), req.Namespace, "a CA source")
+	defer rd.done()
+	u, err := r.get(ctx, req)
+	if err != nil || u.GetDeletionTimestamp() != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	spec, asks, err := annotations.ParseInjectSpec(u.GetNamespace(), u.GetAnnotations())
+	if err != nil {
+		return r.invalid(ctx, u, err)
+	}
+	if !asks {
+		return ctrl.Result{}, r.remove(ctx, u)
+	}
+	current, err := r.target.current(u, spec.TargetKey)
+	if err != nil {
+		return r.invalid(ctx, u, err)
+	}
+	what := fmt.Sprintf("CA source %s", spec.Source)
+	fresh, err := rd.certificates(ctx, spec.Source, what, badinput.MissingCASource)
+	if err != nil {
+		return r.invalid(ctx, u, err)
+	}
+	now := r.Clock.Now()
+	b := bundle.Merge(fresh, bundle.Current(current...), u.GetAnnotations()[annotations.InjectedCAs], now)
+	var result ctrl.Result
+	if !b.NextExpiry.IsZero() {
+		// A previous CA is kept until it expires: come back then, not before.
+		result.RequeueAfter = b.NextExpiry.Sub(now)
+	}
+	if upToDate(current, b) && u.GetAnnotations()[annotations.InjectedCAs] == b.History {
+		return result, nil
+	}
+	a := r.applyObject(u)
+	a.SetAnnotations(map[string]string{annotations.InjectedCAs: b.History})
+	r.target.set(u, a, spec.TargetKey, b.PEM)
+	if err := r.apply(ctx, a); err != nil {
+		return r.invalid(ctx, u, err)
+	}
+	msg := fmt.Sprintf("injected %d CA certificate(s) from %s", len(b.Certs), spec.Source)
+	if kept := len(b.Certs) - len(fresh); kept > 0 {
+		msg += fmt.Sprintf(", keeping %d previous one(s) until %s", kept, b.NextExpiry.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	r.event(u, corev1.EventTypeNormal, ReasonCAInjected, "Inject", msg)
+	logf.FromContext(ctx).Info("injected CA bundle", "source", spec.Source.String(), "certificates", len(b.Certs))
+	return result, nil
+}
+
+// upToDate reports whether every place already holds the bundle.
+func upToDate(current [][]byte, b bundle.Result) bool {
+	for _, c := range current {
+		if !bytes.Equal(c, b.PEM) {
+			return false
+		}
+	}
+	return true
+}
+
+// remove takes back what certinel injected into a target that no longer
+// asks for it: an apply of nothing makes the API server drop every field
+// certinel owns, and only those.
+func (r *InjectReconciler) remove(ctx context.Context, u *unstructured.Unstructured) error {
+	if _, injected := u.GetAnnotations()[annotations.InjectedCAs]; !injected {
+		return nil
+	}
+	if err := r.apply(ctx, r.applyObject(u)); err != nil {
+		_, err := r.invalid(ctx, u, err)
+		return err
+	}
+	r.event(u, corev1.EventTypeNormal, ReasonCARemoved, "Remove", "removed the CA bundle certinel injected, as the annotations no longer ask for it")
+	return nil
+}
+
+// applyObject is an apply configuration of u's kind and name holding nothing yet.
+func (r *InjectReconciler) applyObject(u *unstructured.Unstructured) *unstructured.Unstructured {
+	a := &unstructured.Unstructured{}
+	a.SetGroupVersionKind(r.target.gvk)
+	a.SetNamespace(u.GetNamespace())
+	a.SetName(u.GetName())
+	return a
+}
+
+// apply applies a under field manager certinel. The bundle fields of
+// cluster-scoped targets are certinel's to set (as cainjector's are);
+// a data key of a ConfigMap or Secret that another manager owns is not
+// taken over: the conflict is bad input.
+func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructured) error {
+	opts := []client.ApplyOption{client.FieldOwner(fieldOwner)}
+	if !r.target.namespaced {
+		opts = append(opts, client.ForceOwnership)
+	}
+	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), opts...)
+	if apierrors.IsConflict(err) {
+		writeFailures.WithLabelValues(r.name(), "apply").Inc()
+		return badinput.Errorf(badinput.DataKeyConflict,
+			"%s %s: a data key certinel would write belongs to another field manager; pick another %s or remove the key (%s)",
+			a.GetKind(), a.GetName(), annotations.InjectCAKey, apiMessage(err))
+	}
+	if err != nil {
+		writeFailures.WithLabelValues(r.name(), "apply").Inc()
+		return refusedWrite(err, a.GetKind()+" "+a.GetName())
+	}
+	writes.WithLabelValues(r.name(), "apply").Inc()
+	return nil
+}
+
+// get reads the target from the cache as unstructured: typed kinds
+// (ConfigMaps and Secrets, cached once for every controller) are converted.
+func (r *InjectReconciler) get(ctx context.Context, req ctrl.Request) (*unstructured.Unstructured, error) {
+	obj := r.newObject()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return nil, err
+	}
+	return toUnstructured(obj, r.target)
+}
+
+func (r *InjectReconciler) newObject() client.Object {
+	switch r.target.gvk {
+	case configMapTarget.gvk:
+		return &corev1.ConfigMap{}
+	case secretTarget.gvk:
+		return &corev1.Secret{}
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(r.target.gvk)
+	return u
+}
+
+// newList is a list of the target kind, typed where the cache is typed.
+func (r *InjectReconciler) newList() client.ObjectList {
+	switch r.target.gvk {
+	case configMapTarget.gvk:
+		return &corev1.ConfigMapList{}
+	case secretTarget.gvk:
+		return &corev1.SecretList{}
+	}
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(r.target.gvk.GroupVersion().WithKind(r.target.gvk.Kind + "List"))
+	return l
+}
+
+func toUnstructured(obj client.Object, t injectTarget) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(t.gvk)
+	return u, nil
+}
+
+// invalid reports bad input on the target; any other error is returned for a retry.
+func (r *InjectReconciler) invalid(ctx context.Context, u *unstructured.Unstructured, err error) (ctrl.Result, error) {
+	e, ok := badinput.As(err)
+	if !ok {
+		return ctrl.Result{}, err
+	}
+	invalidInputs.WithLabelValues(r.name(), e.Reason).Inc()
+	logf.FromContext(ctx).Info("cannot inject CA bundle: bad input", "reason", e.Reason, "message", e.Message)
+	r.event(u, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
+	return ctrl.Result{}, nil
+}
+
+func (r *InjectReconciler) event(u *unstructured.Unstructured, eventType, reason, action, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(u, nil, eventType, reason, action, "%s", badinput.Truncate(note))
+	}
+}
+
+// SetupWithManager registers the source index of the target kind and
+// watches the targets and the Secrets and ConfigMaps they read.
+func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(r.name()).
+		For(r.newObject()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
+		Complete(r)
+}
+
+func (r *InjectReconciler) indexSource(obj client.Object) []string {
+	spec, asks, err := annotations.ParseInjectSpec(r.namespaceOf(obj), obj.GetAnnotations())
+	if err != nil || !asks {
+		return nil
+	}
+	return []string{referenceKey(string(spec.Source.Kind), spec.Source.Namespace, spec.Source.Name)}
+}
+
+func (r *InjectReconciler) namespaceOf(obj client.Object) string {
+	if !r.target.namespaced {
+		return ""
+	}
+	return obj.GetNamespace()
+}
+
+// readers maps a Secret or ConfigMap to the targets of this kind that read it.
+func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		list := r.newList()
+		if err := r.Client.List(ctx, list, client.MatchingFields{injectSourceIndex: referenceKey(string(kind), obj.GetNamespace(), obj.GetName())}); err != nil {
+			logf.FromContext(ctx).Error(err, "cannot list the injection targets that read an object", "object", client.ObjectKeyFromObject(obj))
+			return nil
+		}
+		var reqs []reconcile.Request
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			if m, err := meta.Accessor(o); err == nil {
+				reqs = append(reqs, request(m.GetNamespace(), m.GetName()))
+			}
+			return nil
+		})
+		return reqs
+	}
+}

@@ -1,0 +1,154 @@
+package controllers
+
+import (
+	"encoding/base64"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/certinel/certinel/pkg/badinput"
+)
+
+// injectTarget is one kind of object that receives CA bundles (section 2
+// of the contract). The injection controller is the same for every kind;
+// a kind only says where its bundles are. Objects are handled as
+// unstructured, so no kind needs a typed client or a scheme.
+type injectTarget struct {
+	gvk        schema.GroupVersionKind
+	namespaced bool
+	// current returns the bundles the object holds now, one per place
+	// certinel writes, or bad input when the object cannot take a bundle.
+	// key is the data key of a ConfigMap or Secret target.
+	current func(u *unstructured.Unstructured, key string) ([][]byte, error)
+	// set writes bundle at every place of u into the apply object a.
+	set func(u, a *unstructured.Unstructured, key string, bundle []byte)
+	// keep lists the fields of the object the cache keeps (besides
+	// metadata) for a target that asks for injection.
+	keep [][]string
+}
+
+var (
+	validatingWebhooks = webhookTarget("ValidatingWebhookConfiguration")
+	mutatingWebhooks   = webhookTarget("MutatingWebhookConfiguration")
+	crdConversion      = injectTarget{
+		gvk:  schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"},
+		keep: [][]string{{"spec", "conversion"}},
+		current: func(u *unstructured.Unstructured, _ string) ([][]byte, error) {
+			if strategy, _, _ := unstructured.NestedString(u.Object, "spec", "conversion", "strategy"); strategy != "Webhook" {
+				return nil, badinput.Errorf(badinput.TargetNotInjectable,
+					"CustomResourceDefinition %s has no conversion webhook (spec.conversion.strategy is %q, not Webhook): there is no caBundle to inject", u.GetName(), strategy)
+			}
+			return [][]byte{caBundleAt(u.Object, "spec", "conversion", "webhook", "clientConfig", "caBundle")}, nil
+		},
+		set: func(_, a *unstructured.Unstructured, _ string, bundle []byte) {
+			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(bundle), "spec", "conversion", "webhook", "clientConfig", "caBundle")
+		},
+	}
+	apiService = injectTarget{
+		gvk:  schema.GroupVersionKind{Group: "apiregistration.k8s.io", Version: "v1", Kind: "APIService"},
+		keep: [][]string{{"spec", "caBundle"}, {"spec", "insecureSkipTLSVerify"}, {"spec", "service"}},
+		current: func(u *unstructured.Unstructured, _ string) ([][]byte, error) {
+			if insecure, _, _ := unstructured.NestedBool(u.Object, "spec", "insecureSkipTLSVerify"); insecure {
+				return nil, badinput.Errorf(badinput.TargetNotInjectable,
+					"APIService %s sets spec.insecureSkipTLSVerify, which the API server does not allow with a caBundle; set it to false", u.GetName())
+			}
+			if svc, _, _ := unstructured.NestedMap(u.Object, "spec", "service"); svc == nil {
+				return nil, badinput.Errorf(badinput.TargetNotInjectable, "APIService %s is served locally (no spec.service): there is no caBundle to inject", u.GetName())
+			}
+			return [][]byte{caBundleAt(u.Object, "spec", "caBundle")}, nil
+		},
+		set: func(_, a *unstructured.Unstructured, _ string, bundle []byte) {
+			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(bundle), "spec", "caBundle")
+		},
+	}
+	configMapTarget = injectTarget{
+		gvk: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, namespaced: true,
+		current: func(u *unstructured.Unstructured, key string) ([][]byte, error) {
+			v, _, _ := unstructured.NestedString(u.Object, "data", key)
+			return [][]byte{[]byte(v)}, nil
+		},
+		set: func(_, a *unstructured.Unstructured, key string, bundle []byte) {
+			_ = unstructured.SetNestedField(a.Object, string(bundle), "data", key)
+		},
+	}
+	secretTarget = injectTarget{
+		gvk: schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespaced: true,
+		current: func(u *unstructured.Unstructured, key string) ([][]byte, error) {
+			return [][]byte{caBundleAt(u.Object, "data", key)}, nil
+		},
+		set: func(_, a *unstructured.Unstructured, key string, bundle []byte) {
+			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(bundle), "data", key)
+		},
+	}
+)
+
+// injectTargets are every kind that takes CA bundles.
+var injectTargets = []injectTarget{validatingWebhooks, mutatingWebhooks, crdConversion, apiService, configMapTarget, secretTarget}
+
+// webhookTarget is a webhook configuration: every webhook's clientConfig.
+func webhookTarget(kind string) injectTarget {
+	return injectTarget{
+		gvk:  schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: kind},
+		keep: [][]string{{"webhooks"}},
+		current: func(u *unstructured.Unstructured, _ string) ([][]byte, error) {
+			hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+			var out [][]byte
+			for _, h := range hooks {
+				if m, ok := h.(map[string]any); ok {
+					out = append(out, caBundleAt(m, "clientConfig", "caBundle"))
+				}
+			}
+			if len(out) == 0 {
+				return nil, badinput.Errorf(badinput.TargetNotInjectable, "%s %s has no webhooks: there is no caBundle to inject", kind, u.GetName())
+			}
+			return out, nil
+		},
+		set: func(u, a *unstructured.Unstructured, _ string, bundle []byte) {
+			hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+			var out []any
+			for _, h := range hooks {
+				name, _, _ := unstructured.NestedString(h.(map[string]any), "name")
+				out = append(out, map[string]any{
+					"name":         name,
+					"clientConfig": map[string]any{"caBundle": base64.StdEncoding.EncodeToString(bundle)},
+				})
+			}
+			_ = unstructured.SetNestedSlice(a.Object, out, "webhooks")
+		},
+	}
+}
+
+// caBundleAt decodes the base64 bundle at path of obj; nil when absent or
+// not base64.
+func caBundleAt(obj map[string]any, path ...string) []byte {
+	v, _, _ := unstructured.NestedString(obj, path...)
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// trimInjectTarget keeps of a cluster-scoped injection target only its
+// metadata, and for one that asks for injection the fields where its
+// bundles are: CRDs carry schemas of hundreds of KiB that certinel never reads.
+func trimInjectTarget(u *unstructured.Unstructured, asks bool) {
+	for _, t := range injectTargets {
+		if t.gvk != u.GroupVersionKind() || t.namespaced {
+			continue
+		}
+		kept := map[string]any{"apiVersion": u.GetAPIVersion(), "kind": u.GetKind(), "metadata": u.Object["metadata"]}
+		if asks {
+			for _, path := range t.keep {
+				if v, found, _ := unstructured.NestedFieldNoCopy(u.Object, path...); found {
+					_ = unstructured.SetNestedField(kept, v, path...)
+				}
+			}
+		}
+		u.Object = kept
+		return
+	}
+}
+
+func (t injectTarget) String() string { return fmt.Sprintf("%s.%s", t.gvk.Kind, t.gvk.Group) }

@@ -1,0 +1,328 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certinel/certinel/e2e/framework"
+	"github.com/certinel/certinel/pkg/pki"
+	"github.com/certinel/certinel/pkg/testutil"
+)
+
+const annInjectFrom = "certinel.io/inject-ca-from"
+
+// getObject reads a cluster object as unstructured.
+func getObject(t *testing.T, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// commonNames lists the subjects of a PEM bundle, in order ("" for no bundle).
+func commonNames(bundle []byte) string {
+	certs, err := pki.ParseCertificates(bundle)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, c := range certs {
+		out = append(out, c.Subject.CommonName)
+	}
+	return strings.Join(out, ",")
+}
+
+// caBundles returns the decoded caBundle strings at path under each item of
+// list (or at path itself when list is empty).
+func caBundles(u *unstructured.Unstructured, list string, path ...string) []string {
+	var objs []map[string]any
+	if list == "" {
+		objs = []map[string]any{u.Object}
+	} else {
+		items, _, _ := unstructured.NestedSlice(u.Object, list)
+		for _, it := range items {
+			objs = append(objs, it.(map[string]any))
+		}
+	}
+	var out []string
+	for _, o := range objs {
+		v, _, _ := unstructured.NestedString(o, path...)
+		b, _ := base64.StdEncoding.DecodeString(v)
+		out = append(out, commonNames(b))
+	}
+	return out
+}
+
+// waitBundles waits until every bundle of the object names want, in order.
+func waitBundles(t *testing.T, gvk schema.GroupVersionKind, ns, name string, read func(*unstructured.Unstructured) []string, want string) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, func() string {
+		got := read(getObject(t, gvk, ns, name))
+		if len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return s != want }) {
+			u := getObject(t, gvk, ns, name)
+			u.SetManagedFields(nil)
+			b, _ := json.Marshal(u.Object)
+			return fmt.Sprintf("%s %s bundles %q, want each %q: %s", gvk.Kind, name, got, want, b)
+		}
+		return ""
+	})
+}
+
+var (
+	validatingGVK = schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingWebhookConfiguration"}
+	mutatingGVK   = schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingWebhookConfiguration"}
+	crdGVK        = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+	apiServiceGVK = schema.GroupVersionKind{Group: "apiregistration.k8s.io", Version: "v1", Kind: "APIService"}
+	configMapGVK  = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+)
+
+func webhooksYAML(kind, name, ns string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: admissionregistration.k8s.io/v1\nkind: %s\nmetadata:\n  name: %s\nwebhooks:\n", kind, name)
+	for _, hook := range []string{"a", "b"} {
+		fmt.Fprintf(&b, `- name: %s.%s.certinel.example.com
+  clientConfig:
+    service: {namespace: %s, name: webhook, path: /%s}
+  rules: [{apiGroups: ["certinel.example.com"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["nothings"]}]
+  sideEffects: None
+  admissionReviewVersions: ["v1"]
+  failurePolicy: Ignore
+`, hook, ns, ns, hook)
+	}
+	return b.String()
+}
+
+// A webhook configuration with two webhooks, a CRD conversion webhook and
+// an APIService get the CA of a Secret in every caBundle; a CA rotation
+// keeps the previous CA after the new one; removing the annotation takes
+// the bundles back; nothing is written while quiet or across a restart.
+func TestInjectClusterTargets(t *testing.T) {
+	ns := namespace(t)
+	first, second := newTLS(t, framework.SEC1), newTLS(t, framework.SEC1)
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "root-ca", "--from-literal=ca.crt="+string(first.CA))
+	source := ns + "/root-ca"
+	firstCN := commonNames(first.CA)
+
+	hooks := func(u *unstructured.Unstructured) []string {
+		return caBundles(u, "webhooks", "clientConfig", "caBundle")
+	}
+	conversion := func(u *unstructured.Unstructured) []string {
+		return caBundles(u, "", "spec", "conversion", "webhook", "clientConfig", "caBundle")
+	}
+	apiBundle := func(u *unstructured.Unstructured) []string { return caBundles(u, "", "spec", "caBundle") }
+
+	validating, mutating := "v-"+ns, "m-"+ns
+	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", validating, ns), "apply", "-f", "-")
+	kubectl(t, webhooksYAML("MutatingWebhookConfiguration", mutating, ns), "apply", "-f", "-")
+	group := ns + ".certinel.example.com"
+	crd := "widgets." + group
+	kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: %s}
+spec:
+  group: %s
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  - {name: v2, served: true, storage: false, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  conversion:
+    strategy: Webhook
+    webhook:
+      conversionReviewVersions: ["v1"]
+      clientConfig: {service: {namespace: %s, name: convert, path: /convert}}
+`, crd, group, ns), "apply", "-f", "-")
+	apiGroup := "api-" + group
+	apiSvc := "v1alpha1." + apiGroup
+	kubectl(t, fmt.Sprintf(`apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: %s}
+spec: {group: %s, version: v1alpha1, service: {namespace: %s, name: api}, groupPriorityMinimum: 1000, versionPriority: 15}
+`, apiSvc, apiGroup, ns), "apply", "-f", "-")
+	t.Cleanup(func() {
+		// an APIService nobody serves disturbs discovery for the tests after this one
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "apiservice", apiSvc, "--ignore-not-found")
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "crd", crd, "--ignore-not-found")
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", validating, mutating, "--ignore-not-found")
+	})
+
+	kubectl(t, "", "annotate", "validatingwebhookconfiguration", validating, annInjectFrom+"="+source)
+	kubectl(t, "", "annotate", "mutatingwebhookconfiguration", mutating, annInjectFrom+"="+source)
+	kubectl(t, "", "annotate", "crd", crd, annInjectFrom+"="+source)
+	kubectl(t, "", "annotate", "apiservice", apiSvc, annInjectFrom+"="+source)
+	waitBundles(t, validatingGVK, "", validating, hooks, firstCN)
+	waitBundles(t, mutatingGVK, "", mutating, hooks, firstCN)
+	waitBundles(t, crdGVK, "", crd, conversion, firstCN)
+	waitBundles(t, apiServiceGVK, "", apiSvc, apiBundle, firstCN)
+	mustContain(t, "Event", waitForEvent(t, "default", validating, "CAInjected"), "injected 1 CA certificate(s) from secret:"+source)
+
+	t.Run("a CA rotation keeps the previous CA", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "patch", "secret", "root-ca", "-p", fmt.Sprintf(`{"stringData":{"ca.crt":%q}}`, second.CA))
+		both := commonNames(second.CA) + "," + firstCN
+		waitBundles(t, validatingGVK, "", validating, hooks, both)
+		waitBundles(t, mutatingGVK, "", mutating, hooks, both)
+		waitBundles(t, crdGVK, "", crd, conversion, both)
+		waitBundles(t, apiServiceGVK, "", apiSvc, apiBundle, both)
+	})
+
+	t.Run("nothing is written while quiet or across a restart", func(t *testing.T) {
+		rvs := map[string]string{}
+		read := func() {
+			for _, o := range []struct {
+				gvk  schema.GroupVersionKind
+				name string
+			}{{validatingGVK, validating}, {mutatingGVK, mutating}, {crdGVK, crd}, {apiServiceGVK, apiSvc}} {
+				rv := getObject(t, o.gvk, "", o.name).GetResourceVersion()
+				if prev, ok := rvs[o.name]; ok && prev != rv {
+					t.Errorf("%s %s was written (resourceVersion %s → %s)", o.gvk.Kind, o.name, prev, rv)
+				}
+				rvs[o.name] = rv
+			}
+		}
+		read()
+		time.Sleep(2 * time.Second)
+		read()
+		certinel.Stop()
+		if err := certinel.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitInjectIdle(t)
+		read()
+		if got := metric(t, "certinel_writes_total", `controller="inject-validatingwebhookconfiguration"`); got != 0 {
+			t.Errorf("%v webhook configuration writes after a restart, want 0", got)
+		}
+	})
+
+	t.Run("removing the annotation takes the bundles back", func(t *testing.T) {
+		kubectl(t, "", "annotate", "validatingwebhookconfiguration", validating, annInjectFrom+"-")
+		waitBundles(t, validatingGVK, "", validating, hooks, "")
+		u := getObject(t, validatingGVK, "", validating)
+		if _, ok := u.GetAnnotations()["certinel.io/injected-cas"]; ok {
+			t.Error("certinel.io/injected-cas is still there")
+		}
+		if n := len(hooks(u)); n != 2 {
+			t.Errorf("%d webhooks left, want the user's 2", n)
+		}
+	})
+}
+
+// waitInjectIdle waits until every injection controller has nothing queued
+// or in progress.
+func waitInjectIdle(t *testing.T) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, func() string {
+		for _, kind := range []string{"validatingwebhookconfiguration", "mutatingwebhookconfiguration", "customresourcedefinition", "apiservice", "configmap", "secret"} {
+			name := "inject-" + kind
+			if metric(t, "controller_runtime_reconcile_total", `controller="`+name+`"`) == 0 ||
+				metric(t, "workqueue_depth", `name="`+name+`"`) > 0 || metric(t, "controller_runtime_active_workers", `controller="`+name+`"`) > 0 {
+				return name + " busy"
+			}
+		}
+		return ""
+	})
+}
+
+// ConfigMap and Secret targets: other keys stay, an empty Secret works, a
+// source in another namespace needs its consent.
+func TestInjectConfigMapAndSecretTargets(t *testing.T) {
+	ns, pkiNS := namespace(t), namespace(t)
+	ca := newTLS(t, framework.SEC1)
+	kubectl(t, "", "-n", pkiNS, "create", "secret", "generic", "root-ca", "--from-literal=ca.crt="+string(ca.CA))
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "local-ca", "--from-literal=ca.crt="+string(ca.CA))
+	kubectl(t, "", "-n", ns, "create", "configmap", "trust", "--from-literal=other=keep me")
+	kubectl(t, "", "-n", ns, "annotate", "configmap", "trust", annInjectFrom+"="+pkiNS+"/root-ca")
+	mustContain(t, "Event", waitForEvent(t, ns, "trust", "SourceNotShared"), "namespace "+pkiNS)
+
+	kubectl(t, "", "-n", pkiNS, "annotate", "secret", "root-ca", "certinel.io/share-certificates-with="+ns)
+	testutil.Eventually(t, 30*time.Second, func() string {
+		u := getObject(t, configMapGVK, ns, "trust")
+		got, _, _ := unstructured.NestedString(u.Object, "data", "ca.crt")
+		other, _, _ := unstructured.NestedString(u.Object, "data", "other")
+		if commonNames([]byte(got)) != commonNames(ca.CA) || other != "keep me" {
+			return fmt.Sprintf("ConfigMap data ca.crt=%q other=%q", commonNames([]byte(got)), other)
+		}
+		return ""
+	})
+
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "empty")
+	kubectl(t, "", "-n", ns, "annotate", "secret", "empty", annInjectFrom+"=local-ca", "certinel.io/inject-ca-key=bundle.pem")
+	s := waitForKeys(t, ns, "empty", "bundle.pem")
+	if commonNames(s.Data["bundle.pem"]) != commonNames(ca.CA) || len(s.Data) != 1 {
+		t.Errorf("Secret empty holds %v", yet(s))
+	}
+
+	t.Run("removing the annotation removes only certinel's key", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "trust", annInjectFrom+"-")
+		testutil.Eventually(t, 30*time.Second, func() string {
+			u := getObject(t, configMapGVK, ns, "trust")
+			data, _, _ := unstructured.NestedStringMap(u.Object, "data")
+			if len(data) != 1 || data["other"] != "keep me" {
+				return fmt.Sprintf("ConfigMap data %v, want only other", data)
+			}
+			return ""
+		})
+	})
+}
+
+// Bad input never crashes certinel and leaves the target as it was.
+func TestInjectBadInput(t *testing.T) {
+	ns := namespace(t)
+	tls := newTLS(t, framework.SEC1)
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "key-only", "--from-literal=ca.crt="+string(tls.Key))
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "no-ca", "--from-literal=other=x")
+	cases := map[string]struct{ value, reason string }{
+		"no slash where one is needed":  {ns, "InvalidAnnotation"},
+		"empty parts":                   {"/root-ca", "InvalidAnnotation"},
+		"too many parts":                {ns + "/a/b/c", "InvalidAnnotation"},
+		"missing source":                {ns + "/nope", "MissingCASource"},
+		"source without the key":        {ns + "/no-ca", "MissingSourceKey"},
+		"PEM that is not a certificate": {ns + "/key-only", "NoCertificate"},
+	}
+	i := 0
+	for name, tc := range cases {
+		i++
+		t.Run(name, func(t *testing.T) {
+			hook := fmt.Sprintf("bad-%d-%s", i, ns)
+			kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", hook, ns), "apply", "-f", "-")
+			t.Cleanup(func() {
+				_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration", hook)
+			})
+			kubectl(t, "", "annotate", "validatingwebhookconfiguration", hook, annInjectFrom+"="+tc.value)
+			waitForEvent(t, "default", hook, tc.reason)
+			u := getObject(t, validatingGVK, "", hook)
+			if got := caBundles(u, "webhooks", "clientConfig", "caBundle"); slices.ContainsFunc(got, func(s string) bool { return s != "" }) {
+				t.Errorf("bundles %q written despite %s", got, tc.reason)
+			}
+		})
+	}
+	t.Run("a CRD without a conversion webhook", func(t *testing.T) {
+		group := "plain." + ns + ".certinel.example.com"
+		crd := "things." + group
+		kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: %s}
+spec:
+  group: %s
+  names: {plural: things, singular: thing, kind: Thing, listKind: ThingList}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`, crd, group), "apply", "-f", "-")
+		t.Cleanup(func() { _, _ = cluster.Kubectl(context.Background(), "", "delete", "crd", crd) })
+		kubectl(t, "", "-n", ns, "create", "secret", "generic", "ca", "--from-literal=ca.crt="+string(tls.CA))
+		kubectl(t, "", "annotate", "crd", crd, annInjectFrom+"="+ns+"/ca")
+		mustContain(t, "Event", waitForEvent(t, "default", crd, "TargetNotInjectable"), "no conversion webhook")
+	})
+}

@@ -1,0 +1,89 @@
+package annotations
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/certinel/certinel/pkg/badinput"
+)
+
+// Section 2 bookkeeping: what certinel injected into a target.
+const (
+	// InjectedCAs lists, sorted, the short SHA-256 fingerprints of the CA
+	// certificates certinel injected into this object. During a rotation,
+	// the ones the source no longer has stay until they expire; anything
+	// else in the target's bundle is not certinel's to keep.
+	InjectedCAs = Prefix + "injected-cas"
+)
+
+// InjectSpec is what the section 2 annotations of a CA injection target ask for.
+type InjectSpec struct {
+	// Source is the Secret or ConfigMap and data key the CA certificates
+	// come from.
+	Source SourceRef
+	// TargetKey is the data key written in a ConfigMap or Secret target.
+	TargetKey string
+}
+
+// ParseInjectSpec reads the injection annotations of a target in namespace
+// targetNS ("" for a cluster-scoped target, whose sources must name their
+// namespace). ok is false when the target asks for no injection.
+func ParseInjectSpec(targetNS string, ann map[string]string) (spec InjectSpec, ok bool, err error) {
+	fromSecret, hasSecret := ann[InjectCAFrom]
+	fromConfigMap, hasConfigMap := ann[InjectCAFromConfigMap]
+	switch {
+	case hasSecret && hasConfigMap:
+		return InjectSpec{}, true, badinput.Errorf(badinput.InvalidAnnotation, "set only one of %s and %s", InjectCAFrom, InjectCAFromConfigMap)
+	case hasSecret:
+		spec.Source, err = parseInjectSource(InjectCAFrom, SecretSource, targetNS, strings.TrimSpace(fromSecret))
+	case hasConfigMap:
+		spec.Source, err = parseInjectSource(InjectCAFromConfigMap, ConfigMapSource, targetNS, strings.TrimSpace(fromConfigMap))
+	default:
+		return InjectSpec{}, false, nil
+	}
+	if err != nil {
+		return InjectSpec{}, true, err
+	}
+	spec.TargetKey = CACertKey
+	if v, set := ann[InjectCAKey]; set {
+		v = strings.TrimSpace(v)
+		if errs := validation.IsConfigMapKey(v); len(errs) > 0 {
+			return InjectSpec{}, true, invalid(InjectCAKey, v, "a data key: "+strings.Join(errs, "; "))
+		}
+		spec.TargetKey = v
+	}
+	return spec, true, nil
+}
+
+// parseInjectSource reads "namespace/name" or "namespace/name/key", and for
+// a namespaced target also "name" (its own namespace).
+func parseInjectSource(key string, kind SourceKind, targetNS, v string) (SourceRef, error) {
+	want := `"namespace/name" or "namespace/name/key"`
+	if targetNS != "" {
+		want = `"name", "namespace/name" or "namespace/name/key"`
+	}
+	ref := SourceRef{Kind: kind, Namespace: targetNS, Key: CACertKey}
+	parts := strings.Split(v, "/")
+	switch {
+	case len(parts) == 1 && targetNS != "":
+		ref.Name = parts[0]
+	case len(parts) == 2:
+		ref.Namespace, ref.Name = parts[0], parts[1]
+	case len(parts) == 3:
+		ref.Namespace, ref.Name, ref.Key = parts[0], parts[1], parts[2]
+	default:
+		return SourceRef{}, invalid(key, v, want)
+	}
+	if errs := validation.IsDNS1123Label(ref.Namespace); len(errs) > 0 {
+		return SourceRef{}, invalid(key, v, fmt.Sprintf("%s with a valid namespace", want))
+	}
+	if errs := validation.IsDNS1123Subdomain(ref.Name); len(errs) > 0 {
+		return SourceRef{}, invalid(key, v, fmt.Sprintf("%s with a valid name", want))
+	}
+	if errs := validation.IsConfigMapKey(ref.Key); len(errs) > 0 {
+		return SourceRef{}, invalid(key, v, fmt.Sprintf("%s with a valid data key", want))
+	}
+	return ref, nil
+}
