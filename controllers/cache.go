@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -40,6 +41,12 @@ func TrimForCache(obj any) (any, error) {
 		if !annotations.NeedsData(o.Annotations) {
 			o.Data, o.BinaryData = nil, nil
 			markTrimmed(o)
+		}
+	case *routev1.Route:
+		// A Route certinel is not asked about keeps no private key or
+		// certificate in memory: certinel reads only its annotations.
+		if tls := o.Spec.TLS; tls != nil && !annotations.HasAny(o.Annotations) {
+			tls.Key, tls.Certificate, tls.CACertificate, tls.DestinationCACertificate = "", "", "", ""
 		}
 	case *unstructured.Unstructured:
 		_, fromSecret := o.GetAnnotations()[annotations.InjectCAFrom]

@@ -249,7 +249,7 @@ func TestSourcesParsedOncePerVersion(t *testing.T) {
 	e.r.Sources.mu.Lock()
 	entry := e.r.Sources.entries[sourceKey{annotations.ConfigMapSource, client.ObjectKey{Namespace: testNS, Name: "bundle"}}]
 	e.r.Sources.mu.Unlock()
-	if entry == nil || len(entry.values) != 1 || len(entry.values["ca.crt"].certs) != 1 {
+	if entry == nil || len(entry.values) != 1 || len(entry.values["bundle:ca.crt"].certs) != 1 {
 		t.Fatalf("kept %+v, want the one certificate of the bundle's ca.crt and nothing else", entry)
 	}
 }

@@ -282,7 +282,8 @@ func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc 
 		}
 		var reqs []reconcile.Request
 		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			if m, err := meta.Accessor(o); err == nil {
+			m, err := meta.Accessor(o)
+			if err == nil && (!r.target.namespaced || wakes(obj, m.GetNamespace())) {
 				reqs = append(reqs, request(m.GetNamespace(), m.GetName()))
 			}
 			return nil

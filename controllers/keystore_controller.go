@@ -175,6 +175,13 @@ func (r *KeystoreReconciler) outputSecret(ctx context.Context, src *corev1.Secre
 	} else if err != nil {
 		return nil, err
 	}
+	if isTrimmed(&target) && r.Live != nil {
+		// A Secret the cache holds without its data (it carries no certinel
+		// annotation) is read whole before anything is written into it.
+		if err := r.Live.Get(ctx, client.ObjectKeyFromObject(&target), &target); err != nil {
+			return nil, err
+		}
+	}
 	if !controlledBy(&target, src) {
 		return nil, badinput.Errorf(badinput.TargetConflict,
 			"target Secret %s already exists and was not created by certinel for this Secret; pick another %s or delete it", spec.Target, annotations.KeystoresTarget)

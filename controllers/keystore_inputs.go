@@ -35,15 +35,18 @@ func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *c
 	if in.Password, err = r.password(ctx, rd, src.Namespace, spec.Password); err != nil {
 		return in, err
 	}
-	total := 0
+	unique := map[[32]byte]bool{}
 	for _, ref := range spec.TruststoreSources {
 		certs, err := rd.certificates(ctx, ref, "truststore source "+ref.String(), badinput.MissingTruststoreSource)
 		if err != nil {
 			return in, err
 		}
 		// Stop reading, and holding, sources once the truststore is over
-		// its limit; NewPlan says so with the full count of what was read.
-		if total += len(certs); total > pki.MaxBundle {
+		// its limit (counting each certificate once).
+		for _, c := range certs {
+			unique[pki.Fingerprint(c)] = true
+		}
+		if len(unique) > pki.MaxBundle {
 			return in, badinput.Errorf(badinput.BundleTooLarge,
 				"the truststore sources hold more than %d certificates (at %s); certinel writes at most %d per truststore", pki.MaxBundle, ref, pki.MaxBundle)
 		}

@@ -105,9 +105,22 @@ func (r *KeystoreReconciler) referrers(ctx context.Context, obj client.Object) [
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, s := range list.Items {
-		reqs = append(reqs, request(s.Namespace, s.Name))
+		if wakes(obj, s.Namespace) {
+			reqs = append(reqs, request(s.Namespace, s.Name))
+		}
 	}
 	return reqs
+}
+
+// wakes reports whether a change of source should reconcile a reader in
+// namespace readerNS: always in the source's namespace, and in another
+// only when the source consents to it. Otherwise a reader would be
+// reconciled, and warned again, each time a source it may not read
+// changes, and could tell from its own Events whether that source exists
+// and when it changes. A withdrawal still wakes the reader: the old
+// object of the update consents.
+func wakes(source client.Object, readerNS string) bool {
+	return annotations.Shares(source.GetAnnotations(), source.GetNamespace(), readerNS, annotations.CertificatesOnly)
 }
 
 func request(namespace, name string) reconcile.Request {

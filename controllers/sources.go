@@ -61,13 +61,59 @@ type sourceEntry struct {
 	values          map[string]sourceValue
 }
 
-// sourceValue is the parsed content of one data key.
+// sourceValue is the parsed content of one data key (or of the key pair).
 type sourceValue struct {
 	missing  bool                // the object has no such data key
 	certs    []*x509.Certificate // certificates, when read as a bundle
 	password string              // when read as a password
+	pair     *tlsPair            // when read as a key pair
 	err      error               // *badinput.Error from parsing
 }
+
+// tlsPair is what a Route or an Ingress mirror takes from a TLS Secret.
+type tlsPair struct {
+	keyPair *pki.KeyPair
+	keyPEM  []byte              // tls.key as written
+	cas     []*x509.Certificate // ca.crt, may be empty
+	certPEM []byte              // tls.crt as written
+}
+
+// parser parses what it needs of an object's data; data returns one key.
+type parser struct {
+	id    string // what it parses, unique per object: "bundle:ca.crt"
+	parse func(data func(key string) ([]byte, bool)) sourceValue
+}
+
+// one parses the one data key with parse; a missing key is missing.
+func one(kind, key string, parse func([]byte) sourceValue) parser {
+	return parser{id: kind + ":" + key, parse: func(data func(string) ([]byte, bool)) sourceValue {
+		v, ok := data(key)
+		if !ok {
+			return sourceValue{missing: true}
+		}
+		return parse(v)
+	}}
+}
+
+// pairParser reads tls.crt, tls.key and ca.crt of a TLS Secret.
+var pairParser = parser{id: "pair", parse: func(data func(string) ([]byte, bool)) sourceValue {
+	certPEM, okCert := data(annotations.TLSCertKey)
+	keyPEM, okKey := data(annotations.TLSKeyKey)
+	if !okCert || !okKey {
+		return sourceValue{missing: true}
+	}
+	kp, err := pki.ParseKeyPair(certPEM, keyPEM)
+	if err != nil {
+		return sourceValue{err: prefixed(err, "tls.crt/tls.key: ")}
+	}
+	p := &tlsPair{keyPair: kp, keyPEM: keyPEM, certPEM: certPEM}
+	if ca, ok := data(annotations.CACertKey); ok && len(ca) > 0 {
+		if p.cas, err = pki.ParseCertificates(ca); err != nil {
+			return sourceValue{err: prefixed(err, "ca.crt: ")}
+		}
+	}
+	return sourceValue{pair: p}
+}}
 
 // sourceReads are one referrer's reads during one reconcile. Call done when
 // the reconcile ends: what the referrer read before and not now is released.
@@ -161,7 +207,7 @@ func asMissing(err error, reason string) error {
 // names the reference in messages ("truststore source secret:ns/name/key");
 // missing is the reason when the source does not exist.
 func (rd *sourceReads) certificates(ctx context.Context, ref annotations.SourceRef, what, missing string) ([]*x509.Certificate, error) {
-	v, err := rd.read(ctx, ref, annotations.CertificatesOnly, what, parseBundle)
+	v, err := rd.read(ctx, ref, annotations.CertificatesOnly, what, one("bundle", ref.Key, parseBundle))
 	switch {
 	case err != nil:
 		return nil, asMissing(err, missing)
@@ -173,10 +219,26 @@ func (rd *sourceReads) certificates(ctx context.Context, ref annotations.SourceR
 	return v.certs, nil
 }
 
+// keyPair returns the key pair and CAs of the TLS Secret ref names (its
+// key is ignored). A private key crosses namespaces only with
+// allow-export-to on the Secret.
+func (rd *sourceReads) keyPair(ctx context.Context, ref annotations.SourceRef, what, missing string) (*tlsPair, error) {
+	v, err := rd.read(ctx, ref, annotations.Everything, what, pairParser)
+	switch {
+	case err != nil:
+		return nil, asMissing(err, missing)
+	case v.missing:
+		return nil, badinput.Errorf(badinput.NoCertificate, "%s has no %s and %s: it is not a TLS Secret", what, annotations.TLSCertKey, annotations.TLSKeyKey)
+	case v.err != nil:
+		return nil, prefixed(v.err, what+": ")
+	}
+	return v.pair, nil
+}
+
 // password returns the password under ref's data key; ref is in the
 // reader's namespace.
 func (rd *sourceReads) password(ctx context.Context, ref annotations.SourceRef, what string) (string, error) {
-	v, err := rd.read(ctx, ref, annotations.Everything, what, parsePassword)
+	v, err := rd.read(ctx, ref, annotations.Everything, what, one("password", ref.Key, parsePassword))
 	switch {
 	case err != nil:
 		return "", asMissing(err, badinput.MissingPasswordSecret)
@@ -206,12 +268,11 @@ func parsePassword(data []byte) sourceValue {
 // read returns the parsed value of ref's data key. A source that does not
 // exist is a NotFound error in the reader's namespace, and SourceNotShared in
 // another, exactly as a source that exists without consent.
-func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, access annotations.Access, what string, parse func([]byte) sourceValue) (sourceValue, error) {
+func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, access annotations.Access, what string, p parser) (sourceValue, error) {
 	r := rd.r
 	k := sourceKey{ref.Kind, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}}
 	if len(r.namespaces) > 0 && !slices.Contains(r.namespaces, ref.Namespace) {
-		return sourceValue{}, &sourceMissing{fmt.Sprintf("%s is in namespace %s, which certinel does not watch (--namespaces=%s)",
-			what, ref.Namespace, strings.Join(r.namespaces, ","))}
+		return sourceValue{}, &sourceMissing{fmt.Sprintf("%s is in namespace %s, which certinel does not watch (--namespaces)", what, ref.Namespace)}
 	}
 	obj := newSourceObject(ref.Kind)
 	err := r.cached.Get(ctx, k.NamespacedName, obj)
@@ -230,7 +291,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 	// once the cache has that version too.
 	rv := obj.GetResourceVersion()
 	rd.seen[k] = rv
-	if v, ok := r.lookup(k, rv, ref.Key); ok {
+	if v, ok := r.lookup(k, rv, p.id); ok {
 		return v, nil
 	}
 	if isTrimmed(obj) {
@@ -239,12 +300,15 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 		} else if err != nil {
 			return sourceValue{}, err
 		}
+		// The live object may be newer than the cached one consent was read
+		// from: its data is used only if it consents too.
+		if rd.readerNS != "" && ref.Namespace != rd.readerNS && !annotations.Shares(obj.GetAnnotations(), ref.Namespace, rd.readerNS, access) {
+			return sourceValue{}, badinput.Errorf(badinput.SourceNotShared, "%s",
+				annotations.NotSharedMessage(rd.feature, ref.Namespace, rd.readerNS, access))
+		}
 	}
-	v := sourceValue{missing: true}
-	if data, ok := dataOf(obj, ref.Key); ok {
-		v = parse(data)
-	}
-	r.store(k, rv, ref.Key, v)
+	v := p.parse(func(key string) ([]byte, bool) { return dataOf(obj, key) })
+	r.store(k, rv, p.id, v)
 	return v, nil
 }
 

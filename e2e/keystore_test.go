@@ -42,8 +42,11 @@ func TestKeystoresFromCertManagerSecret(t *testing.T) {
 		sum := sha256.Sum256(s.Data[k])
 		want = append(want, k+"="+hex.EncodeToString(sum[:8]))
 	}
-	if got := s.Annotations["certinel.io/managed-keys"]; got != strings.Join(want, ",") {
-		t.Errorf("managed-keys = %q, want %q", got, strings.Join(want, ","))
+	if got := s.Annotations["certinel.io/managed-keys"]; got != "keystore.jks,keystore.p12,truststore.jks,truststore.p12" {
+		t.Errorf("managed-keys = %q", got)
+	}
+	if got := s.Annotations["certinel.io/managed-digests"]; got != strings.Join(want, ",") {
+		t.Errorf("managed-digests = %q, want %q", got, strings.Join(want, ","))
 	}
 	if fp := s.Annotations["certinel.io/keystores-fingerprint"]; fp == "" || strings.Contains(fp, "s3cr3t") {
 		t.Errorf("fingerprint %q: want a non-empty HMAC without the password", fp)

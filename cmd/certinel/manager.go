@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	routev1 "github.com/openshift/api/route/v1"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -95,6 +97,9 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := routev1.AddToScheme(scheme); err != nil {
+		return err
+	}
 	cacheOpts := cache.Options{DefaultTransform: controllers.TrimForCache}
 	var namespaces []string
 	for _, ns := range f.namespaces {
@@ -142,6 +147,19 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		if err := r.SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 			return fmt.Errorf("set up CA injection: %w", err)
 		}
+	}
+	// Routes: once the API server serves them, now or later.
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
+	if err := mgr.Add(&controllers.WhenServed{
+		Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
+		Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
+		Watch: len(namespaces) == 0, Recheck: time.Minute,
+	}); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

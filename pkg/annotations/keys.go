@@ -77,6 +77,11 @@ const (
 	// ManagedKeys lists, sorted and comma-separated, the data keys certinel
 	// wrote on this object. certinel never touches a data key not listed here.
 	ManagedKeys = Prefix + "managed-keys"
+	// ManagedDigests records, for each key of ManagedKeys, the first 8
+	// bytes of the SHA-256 of the value certinel wrote ("key=digest,..."),
+	// so that a value somebody replaced since is left to them. It is apart
+	// from ManagedKeys so that an older certinel still reads that one.
+	ManagedDigests = Prefix + "managed-digests"
 	// KeystoresFingerprint is an HMAC, keyed with the store password, of every
 	// input of the keystores. The stores are rebuilt only when it changes.
 	KeystoresFingerprint = Prefix + "keystores-fingerprint"

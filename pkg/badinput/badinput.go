@@ -108,3 +108,16 @@ const (
 	// MissingCASource: the Secret or ConfigMap to inject from does not exist.
 	MissingCASource = "MissingCASource"
 )
+
+// Reasons of Routes and Ingresses.
+const (
+	// PassthroughRoute: a passthrough Route takes no certificate.
+	PassthroughRoute = "PassthroughRoute"
+	// ExternalCertificateRoute: the Route reads its certificate from a Secret itself.
+	ExternalCertificateRoute = "ExternalCertificateRoute"
+	// CertificateHostMismatch: the certificate does not cover a host; it is applied anyway.
+	CertificateHostMismatch = "CertificateHostMismatch"
+)
+
+// MissingSecret: a Secret a Route or an Ingress names does not exist.
+const MissingSecret = "MissingSecret"

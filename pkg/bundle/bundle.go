@@ -96,23 +96,28 @@ func Encode(certs []*x509.Certificate) []byte {
 	return b.Bytes()
 }
 
+// Unique returns certs without repeats, in their order.
+func Unique(certs []*x509.Certificate) []*x509.Certificate {
+	var out []*x509.Certificate
+	seen := map[string]bool{}
+	for _, c := range certs {
+		if fp := Short(c); !seen[fp] {
+			seen[fp] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Current parses what a target holds now, for Merge: the certificates of
 // every bundle, in order, de-duplicated. What does not parse is ignored: a
 // broken bundle in the target is replaced, never a reason to stop.
 func Current(bundles ...[]byte) []*x509.Certificate {
-	var out []*x509.Certificate
-	seen := map[string]bool{}
+	var all []*x509.Certificate
 	for _, b := range bundles {
-		certs, err := pki.ParseCertificates(b)
-		if err != nil {
-			continue
-		}
-		for _, c := range certs {
-			if fp := Short(c); !seen[fp] {
-				seen[fp] = true
-				out = append(out, c)
-			}
+		if certs, err := pki.ParseCertificates(b); err == nil {
+			all = append(all, certs...)
 		}
 	}
-	return out
+	return Unique(all)
 }

@@ -1,7 +1,7 @@
 // Package ownership decides which data keys of a Secret certinel may write
 // or remove. certinel lists the keys it wrote in the certinel.io/managed-keys
-// annotation, each with a digest of the value it wrote ("key=digest"), and
-// never touches any other key, so user data and keys written by other
+// annotation, and a digest of each value it wrote in
+// certinel.io/managed-digests, and never touches any other key, so user data and keys written by other
 // controllers survive every change. A key whose value somebody replaced
 // since is left as it is and released.
 package ownership
@@ -39,16 +39,21 @@ func Digest(v []byte) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// entry is one item of managed-keys: a key and the digest of the value
-// certinel wrote ("" for entries written before digests were recorded).
+// entry is one key of managed-keys with the digest of the value certinel
+// wrote ("" for keys written before digests were recorded).
 type entry struct{ key, digest string }
 
 func entries(s *corev1.Secret) []entry {
+	digests := map[string]string{}
+	for _, item := range strings.Split(s.Annotations[annotations.ManagedDigests], ",") {
+		if k, d, ok := strings.Cut(item, "="); ok {
+			digests[strings.TrimSpace(k)] = strings.TrimSpace(d)
+		}
+	}
 	var out []entry
 	for _, item := range strings.Split(s.Annotations[annotations.ManagedKeys], ",") {
-		k, d, _ := strings.Cut(strings.TrimSpace(item), "=")
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, entry{k, strings.TrimSpace(d)})
+		if k := strings.TrimSpace(item); k != "" {
+			out = append(out, entry{k, digests[k]})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
@@ -127,32 +132,34 @@ func (f Feature) Apply(s *corev1.Secret, fp string, data map[string][]byte) {
 	}
 	maps.Copy(s.Data, data)
 
-	var items []string
+	var kept []entry
 	for _, e := range entries(s) {
 		if !slices.Contains(f.Keys, e.key) {
-			items = append(items, format(e))
+			kept = append(kept, e)
 		}
 	}
 	for k, v := range data {
-		items = append(items, format(entry{k, Digest(v)}))
+		kept = append(kept, entry{k, Digest(v)})
 	}
-	slices.Sort(items)
+	slices.SortFunc(kept, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	var keys, digests []string
+	for _, e := range kept {
+		keys = append(keys, e.key)
+		if e.digest != "" {
+			digests = append(digests, e.key+"="+e.digest)
+		}
+	}
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	setOrDelete(s.Annotations, annotations.ManagedKeys, strings.Join(items, ","))
+	setOrDelete(s.Annotations, annotations.ManagedKeys, strings.Join(keys, ","))
+	setOrDelete(s.Annotations, annotations.ManagedDigests, strings.Join(digests, ","))
 	if len(data) == 0 {
 		fp = ""
 	}
 	setOrDelete(s.Annotations, f.FingerprintAnnotation, fp)
 }
 
-func format(e entry) string {
-	if e.digest == "" {
-		return e.key
-	}
-	return e.key + "=" + e.digest
-}
 
 func setOrDelete(m map[string]string, k, v string) {
 	if v == "" {

@@ -265,8 +265,8 @@ func TestApply(t *testing.T) {
 			if !equalData(s.Data, tc.wantData) {
 				t.Errorf("data %q, want %q", s.Data, tc.wantData)
 			}
-			if !reflect.DeepEqual(s.Annotations, tc.wantAnn) {
-				t.Errorf("annotations %q, want %q", s.Annotations, tc.wantAnn)
+			if want := split(tc.wantAnn); !reflect.DeepEqual(s.Annotations, want) {
+				t.Errorf("annotations %q, want %q", s.Annotations, want)
 			}
 			// Applying the same outputs again changes nothing.
 			again := s.DeepCopy()
@@ -346,11 +346,11 @@ func TestApplyOtherFeature(t *testing.T) {
 	}
 	Keystores.Apply(s, "v1:k", map[string][]byte{"keystore.jks": []byte("k"), "truststore.jks": []byte("t")})
 	other.Apply(s, "v1:o", map[string][]byte{"ca.crt": []byte("injected")})
-	if got, want := s.Annotations[managedKeys], digests("ca.crt", "injected", "keystore.jks", "k", "truststore.jks", "t"); got != want {
+	if got, want := combined(s), digests("ca.crt", "injected", "keystore.jks", "k", "truststore.jks", "t"); got != want {
 		t.Fatalf("managed-keys %q", got)
 	}
 	Keystores.Apply(s, "", nil)
-	if got, want := s.Annotations[managedKeys], digests("ca.crt", "injected"); got != want {
+	if got, want := combined(s), digests("ca.crt", "injected"); got != want {
 		t.Errorf("after removing keystores, managed-keys %q, want %q", got, want)
 	}
 	if string(s.Data["ca.crt"]) != "injected" || s.Annotations["certinel.io/other-fingerprint"] != "v1:o" {
@@ -386,11 +386,49 @@ func digests(kv ...string) string {
 	return strings.Join(items, ",")
 }
 
+// split turns a managed-keys value written as "key=digest,key" in a test
+// into the two annotations certinel writes: managed-keys with the keys,
+// managed-digests with the digests.
+func split(ann map[string]string) map[string]string {
+	v, ok := ann[managedKeys]
+	if !ok {
+		return ann
+	}
+	out := maps.Clone(ann)
+	var keys, digests []string
+	for _, item := range strings.Split(v, ",") {
+		k, _, hasDigest := strings.Cut(item, "=")
+		keys = append(keys, k)
+		if hasDigest {
+			digests = append(digests, item)
+		}
+	}
+	out[managedKeys] = strings.Join(keys, ",")
+	if len(digests) > 0 {
+		out[annotations.ManagedDigests] = strings.Join(digests, ",")
+	}
+	return out
+}
+
+// combined is the inverse of split: managed-keys and managed-digests of s
+// as one "key=digest,key" value.
+func combined(s *corev1.Secret) string {
+	var items []string
+	for _, e := range entries(s) {
+		if e.digest == "" {
+			items = append(items, e.key)
+		} else {
+			items = append(items, e.key+"="+e.digest)
+		}
+	}
+	return strings.Join(items, ",")
+}
+
 // A value that somebody replaced since certinel wrote it is left as it is
 // and released, on removal and on regeneration; one written before digests
 // were recorded is still removed.
 func TestReplacedValues(t *testing.T) {
-	written := map[string]string{managedKeys: digests("keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:a"}
+	written := split(map[string]string{managedKeys: digests("keystore.jks", "ks", "truststore.jks", "ts"), fpKey: "v1:a"})
 	tests := map[string]struct {
 		ann          map[string]string
 		data         map[string][]byte
@@ -438,7 +476,7 @@ func TestReplacedValues(t *testing.T) {
 			if !equalData(s.Data, tc.wantData) {
 				t.Errorf("data %q, want %q", s.Data, tc.wantData)
 			}
-			if got := s.Annotations[managedKeys]; got != tc.wantManaged {
+			if got := combined(s); got != tc.wantManaged {
 				t.Errorf("managed-keys %q, want %q", got, tc.wantManaged)
 			}
 		})
