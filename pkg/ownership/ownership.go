@@ -160,7 +160,6 @@ func (f Feature) Apply(s *corev1.Secret, fp string, data map[string][]byte) {
 	setOrDelete(s.Annotations, f.FingerprintAnnotation, fp)
 }
 
-
 func setOrDelete(m map[string]string, k, v string) {
 	if v == "" {
 		delete(m, k)

@@ -130,6 +130,13 @@ Keep in sync with config/rbac/role.yaml.
 - apiGroups: ["apiregistration.k8s.io"]
   resources: ["apiservices"]
   verbs: ["get", "list", "watch", "patch"]
+# certinel: fill spec.tls of OpenShift Routes annotated with
+# certinel.io/certs-from-secret or destination-ca-from-secret: watch them
+# (the cache keeps no certificate or key of other Routes) and apply the
+# fields certinel manages.
+- apiGroups: ["route.openshift.io"]
+  resources: ["routes"]
+  verbs: ["get", "list", "watch", "patch"]
 # certinel: Normal/Warning Events on annotated Secrets (KeystoresUpdated,
 # bad input); the manager's recorder writes events.k8s.io/v1 Events.
 - apiGroups: ["events.k8s.io"]
