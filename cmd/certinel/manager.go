@@ -148,6 +148,9 @@ func startManager(ctx context.Context, f *managerFlags) error {
 			return fmt.Errorf("set up CA injection: %w", err)
 		}
 	}
+	if err := (&controllers.IngressReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}).SetupWithManager(ctx, mgr, f.concurrency); err != nil {
+		return fmt.Errorf("set up Ingress controller: %w", err)
+	}
 	// Routes: once the API server serves them, now or later.
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {

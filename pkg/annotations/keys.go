@@ -118,10 +118,21 @@ const (
 	DefaultSourceKey         = CACertKey
 )
 
+// Bookkeeping on the mirror of a Secret of another namespace that an
+// Ingress uses (section 3).
+const (
+	// MirrorOf names the Secret ("namespace/name") a mirror copies.
+	MirrorOf = Prefix + "mirror-of"
+	// MirrorFingerprint summarises the data copied, so that the mirror is
+	// rewritten only when its source changed, without keeping its private
+	// key in certinel's cache.
+	MirrorFingerprint = Prefix + "mirror-fingerprint"
+)
+
 // metadataOnly are the keys that ask certinel for nothing from the object's
 // data: consent to be read, opting out of reload or monitoring. An object
 // that carries only these costs certinel no cached data.
-var metadataOnly = []string{AllowExportTo, ShareCertificatesWith, ReloadIgnore, Monitor, ExpiryWarning}
+var metadataOnly = []string{AllowExportTo, ShareCertificatesWith, ReloadIgnore, Monitor, ExpiryWarning, MirrorOf, MirrorFingerprint}
 
 // NeedsData reports whether an object with these annotations asks certinel
 // to read or write its own data (keystores, cert-info, injection targets,

@@ -137,6 +137,12 @@ Keep in sync with config/rbac/role.yaml.
 - apiGroups: ["route.openshift.io"]
   resources: ["routes"]
   verbs: ["get", "list", "watch", "patch"]
+# certinel: Ingresses annotated with certinel.io/certs-from-secret get a
+# spec.tls entry (merge patch); a mirror of a Secret of another namespace
+# that allows it is created, updated and deleted with the Secret rules above.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "list", "watch", "patch"]
 # certinel: Normal/Warning Events on annotated Secrets (KeystoresUpdated,
 # bad input); the manager's recorder writes events.k8s.io/v1 Events.
 - apiGroups: ["events.k8s.io"]
