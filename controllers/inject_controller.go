@@ -3,6 +3,7 @@ package controllers
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,8 @@ import (
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
 	"github.com/certinel/certinel/pkg/bundle"
+	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/pki"
 )
 
 // Event reasons of CA injection besides the badinput reasons.
@@ -69,7 +72,9 @@ func NewInjectReconcilers(c client.Client, sources *SourceReader, rec events.Eve
 
 func (r *InjectReconciler) name() string { return "inject-" + strings.ToLower(r.target.gvk.Kind) }
 
-// Reconcile brings the CA bundles of one target up to date.
+// Reconcile brings the CA bundles of one target up to date, and for a
+// ConfigMap or Secret the truststores built from its bundle, in one apply:
+// a truststore never holds another bundle than the one beside it.
 func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rd := r.Sources.begin(r.name()+":"+req.String(), req.Namespace, "a CA source")
 	defer rd.done()
@@ -77,45 +82,128 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil || u.GetDeletionTimestamp() != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	spec, asks, err := annotations.ParseInjectSpec(u.GetNamespace(), u.GetAnnotations())
+	spec, injects, err := annotations.ParseInjectSpec(u.GetNamespace(), u.GetAnnotations())
 	if err != nil {
 		return r.invalid(ctx, u, err)
 	}
-	if !asks {
+	var stores annotations.TruststoreSpec
+	var wantsStores bool
+	if r.target.namespaced {
+		if stores, wantsStores, err = annotations.ParseTruststoreSpec(u.GetAnnotations()); err != nil {
+			return r.invalid(ctx, u, err)
+		}
+	}
+	if !injects && !wantsStores {
 		return ctrl.Result{}, r.remove(ctx, u)
 	}
-	current, err := r.target.current(u, spec.TargetKey)
-	if err != nil {
-		return r.invalid(ctx, u, err)
-	}
-	what := fmt.Sprintf("CA source %s", spec.Source)
-	fresh, err := rd.certificates(ctx, spec.Source, what, badinput.MissingCASource)
-	if err != nil {
-		return r.invalid(ctx, u, err)
-	}
-	now := r.Clock.Now()
-	b := bundle.Merge(fresh, bundle.Current(current...), u.GetAnnotations()[annotations.InjectedCAs], now)
+	a := r.applyObject(u)
+	ann := map[string]string{}
 	var result ctrl.Result
-	if !b.NextExpiry.IsZero() {
-		// A previous CA is kept until it expires: come back then, not before.
-		result.RequeueAfter = b.NextExpiry.Sub(now)
+	var injected *bundle.Result
+	var notes []string
+	if injects {
+		b, fresh, err := r.inject(ctx, rd, u, spec)
+		if err != nil {
+			return r.invalid(ctx, u, err)
+		}
+		if !b.NextExpiry.IsZero() {
+			// A previous CA is kept until it expires: come back then, not before.
+			result.RequeueAfter = b.NextExpiry.Sub(r.Clock.Now())
+		}
+		r.target.set(u, a, spec.TargetKey, b.PEM)
+		ann[annotations.InjectedCAs] = b.History
+		injected = &b
+		if current, _ := r.target.current(u, spec.TargetKey); !upToDate(current, b) || u.GetAnnotations()[annotations.InjectedCAs] != b.History {
+			note := fmt.Sprintf("injected %d CA certificate(s) from %s", len(b.Certs), spec.Source)
+			if kept := len(b.Certs) - fresh; kept > 0 {
+				note += fmt.Sprintf(", keeping %d previous one(s) until %s", kept, b.NextExpiry.UTC().Format("2006-01-02T15:04:05Z"))
+			}
+			notes = append(notes, note)
+		}
 	}
-	if upToDate(current, b) && u.GetAnnotations()[annotations.InjectedCAs] == b.History {
+	if wantsStores {
+		var certs []*x509.Certificate
+		if injected != nil && stores.Key == spec.TargetKey {
+			certs = injected.Certs // the bundle this apply writes
+		} else if certs, err = pki.ParseCertificates(dataAt(u, stores.Key)); err != nil {
+			return r.invalid(ctx, u, prefixed(err, "data key "+stores.Key+": "))
+		}
+		changed, err := r.truststores(ctx, rd, u, a, stores, certs, ann)
+		if err != nil {
+			return r.invalid(ctx, u, err)
+		}
+		if changed {
+			notes = append(notes, fmt.Sprintf("wrote truststores of %d CA certificate(s) from data key %s", len(certs), stores.Key))
+		}
+	}
+	if len(notes) == 0 {
 		return result, nil
 	}
-	a := r.applyObject(u)
-	a.SetAnnotations(map[string]string{annotations.InjectedCAs: b.History})
-	r.target.set(u, a, spec.TargetKey, b.PEM)
+	a.SetAnnotations(ann)
+	if err := checkApplySize(u, a); err != nil {
+		return r.invalid(ctx, u, err)
+	}
 	if err := r.apply(ctx, a); err != nil {
 		return r.invalid(ctx, u, err)
 	}
-	msg := fmt.Sprintf("injected %d CA certificate(s) from %s", len(b.Certs), spec.Source)
-	if kept := len(b.Certs) - len(fresh); kept > 0 {
-		msg += fmt.Sprintf(", keeping %d previous one(s) until %s", kept, b.NextExpiry.UTC().Format("2006-01-02T15:04:05Z"))
-	}
-	r.event(u, corev1.EventTypeNormal, ReasonCAInjected, "Inject", msg)
-	logf.FromContext(ctx).Info("injected CA bundle", "source", spec.Source.String(), "certificates", len(b.Certs))
+	r.event(u, corev1.EventTypeNormal, ReasonCAInjected, "Inject", strings.Join(notes, "; "))
+	logf.FromContext(ctx).Info("updated CA bundle target", "changes", notes)
 	return result, nil
+}
+
+// inject reads the source and merges its CAs with the ones certinel
+// injected before; it returns the bundle and how many came from the source.
+func (r *InjectReconciler) inject(ctx context.Context, rd *sourceReads, u *unstructured.Unstructured, spec annotations.InjectSpec) (bundle.Result, int, error) {
+	current, err := r.target.current(u, spec.TargetKey)
+	if err != nil {
+		return bundle.Result{}, 0, err
+	}
+	fresh, err := rd.certificates(ctx, spec.Source, fmt.Sprintf("CA source %s", spec.Source), badinput.MissingCASource)
+	if err != nil {
+		return bundle.Result{}, 0, err
+	}
+	b := bundle.Merge(fresh, bundle.Current(current...), u.GetAnnotations()[annotations.InjectedCAs], r.Clock.Now())
+	return b, len(bundle.Unique(fresh)), nil
+}
+
+// truststores sets the truststores of certs into a, rebuilding them only
+// when their fingerprint changed (PKCS#12 bytes differ at each build); it
+// reports whether they changed.
+func (r *InjectReconciler) truststores(ctx context.Context, rd *sourceReads, u, a *unstructured.Unstructured, spec annotations.TruststoreSpec, certs []*x509.Certificate, ann map[string]string) (bool, error) {
+	password, err := storePassword(ctx, rd, u.GetNamespace(), spec.Password)
+	if err != nil {
+		return false, err
+	}
+	if err := keystore.CheckPassword(password); err != nil {
+		return false, err
+	}
+	if len(certs) > pki.MaxBundle {
+		return false, badinput.Errorf(badinput.BundleTooLarge, "the bundle has %d certificates; certinel writes at most %d per truststore", len(certs), pki.MaxBundle)
+	}
+	fp := keystore.TruststoresFingerprint(spec.Formats, certs, password, spec.Profile)
+	ann[annotations.TruststoresFingerprint] = fp
+	stores := map[string][]byte{}
+	reuse := u.GetAnnotations()[annotations.TruststoresFingerprint] == fp
+	for _, f := range spec.Formats {
+		key := annotations.TruststoreJKSKey
+		if f == annotations.PKCS12 {
+			key = annotations.TruststorePKCS12Key
+		}
+		if v := storeAt(u, key); reuse && len(v) > 0 {
+			stores[key] = v
+		} else {
+			reuse = false
+		}
+	}
+	if !reuse {
+		if stores, err = keystore.Truststores(spec.Formats, certs, password, spec.Profile); err != nil {
+			return false, err
+		}
+	}
+	for k, v := range stores {
+		r.target.setStore(a, k, v)
+	}
+	return !reuse, nil
 }
 
 // upToDate reports whether every place already holds the bundle.
@@ -132,14 +220,16 @@ func upToDate(current [][]byte, b bundle.Result) bool {
 // asks for it: an apply of nothing makes the API server drop every field
 // certinel owns, and only those.
 func (r *InjectReconciler) remove(ctx context.Context, u *unstructured.Unstructured) error {
-	if _, injected := u.GetAnnotations()[annotations.InjectedCAs]; !injected {
+	_, injected := u.GetAnnotations()[annotations.InjectedCAs]
+	_, stores := u.GetAnnotations()[annotations.TruststoresFingerprint]
+	if !injected && !stores {
 		return nil
 	}
 	if err := r.apply(ctx, r.applyObject(u)); err != nil {
 		_, err := r.invalid(ctx, u, err)
 		return err
 	}
-	r.event(u, corev1.EventTypeNormal, ReasonCARemoved, "Remove", "removed the CA bundle certinel injected, as the annotations no longer ask for it")
+	r.event(u, corev1.EventTypeNormal, ReasonCARemoved, "Remove", "removed the CA bundle and truststores certinel wrote, as the annotations no longer ask for them")
 	return nil
 }
 

@@ -26,6 +26,9 @@ type injectTarget struct {
 	// keep lists the fields of the object the cache keeps (besides
 	// metadata) for a target that asks for injection.
 	keep [][]string
+	// setStore writes a binary store (truststore.jks, .p12) into the
+	// apply object a; ConfigMaps and Secrets only.
+	setStore func(a *unstructured.Unstructured, key string, v []byte)
 }
 
 var (
@@ -71,6 +74,9 @@ var (
 		set: func(_, a *unstructured.Unstructured, key string, bundle []byte) {
 			_ = unstructured.SetNestedField(a.Object, string(bundle), "data", key)
 		},
+		setStore: func(a *unstructured.Unstructured, key string, v []byte) {
+			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(v), "binaryData", key)
+		},
 	}
 	secretTarget = injectTarget{
 		gvk: schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespaced: true,
@@ -79,6 +85,9 @@ var (
 		},
 		set: func(_, a *unstructured.Unstructured, key string, bundle []byte) {
 			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(bundle), "data", key)
+		},
+		setStore: func(a *unstructured.Unstructured, key string, v []byte) {
+			_ = unstructured.SetNestedField(a.Object, base64.StdEncoding.EncodeToString(v), "data", key)
 		},
 	}
 )
@@ -117,6 +126,59 @@ func webhookTarget(kind string) injectTarget {
 			_ = unstructured.SetNestedSlice(a.Object, out, "webhooks")
 		},
 	}
+}
+
+// dataAt is the value of a data key of a ConfigMap (data, then binaryData)
+// or a Secret.
+func dataAt(u *unstructured.Unstructured, key string) []byte {
+	if u.GetKind() == "ConfigMap" {
+		if v, ok, _ := unstructured.NestedString(u.Object, "data", key); ok {
+			return []byte(v)
+		}
+		return caBundleAt(u.Object, "binaryData", key)
+	}
+	return caBundleAt(u.Object, "data", key)
+}
+
+// storeAt is a binary store of a ConfigMap (binaryData) or a Secret.
+func storeAt(u *unstructured.Unstructured, key string) []byte {
+	if u.GetKind() == "ConfigMap" {
+		return caBundleAt(u.Object, "binaryData", key)
+	}
+	return caBundleAt(u.Object, "data", key)
+}
+
+// maxDataSize is what the API server lets a Secret or a ConfigMap hold.
+const maxDataSize = 1 << 20
+
+// checkApplySize refuses an apply that would make a ConfigMap or Secret
+// hold more than it may, before the API server refuses it.
+func checkApplySize(u, a *unstructured.Unstructured) error {
+	if u.GetKind() != "ConfigMap" && u.GetKind() != "Secret" {
+		return nil
+	}
+	sizes := map[string]int{} // a's values replace u's
+	for _, obj := range []*unstructured.Unstructured{u, a} {
+		for _, part := range []string{"data", "binaryData"} {
+			m, _, _ := unstructured.NestedStringMap(obj.Object, part)
+			for k, v := range m {
+				n := len(v)
+				if part == "binaryData" || u.GetKind() == "Secret" {
+					n = base64.StdEncoding.DecodedLen(len(v))
+				}
+				sizes[part+"/"+k] = len(k) + n
+			}
+		}
+	}
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	if total <= maxDataSize {
+		return nil
+	}
+	return badinput.Errorf(badinput.OutputTooLarge, "%s %s would hold %d KiB, over the %d KiB it may; ask for one truststore format, or write them to a ConfigMap or Secret of their own",
+		u.GetKind(), u.GetName(), (total+1023)/1024, maxDataSize/1024)
 }
 
 // caBundleAt decodes the base64 bundle at path of obj; nil when absent or

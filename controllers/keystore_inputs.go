@@ -56,6 +56,12 @@ func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *c
 }
 
 func (r *KeystoreReconciler) password(ctx context.Context, rd *sourceReads, namespace string, p annotations.Password) (string, error) {
+	return storePassword(ctx, rd, namespace, p)
+}
+
+// storePassword is the store password p names: a literal, the default, or
+// the value of a password Secret in namespace.
+func storePassword(ctx context.Context, rd *sourceReads, namespace string, p annotations.Password) (string, error) {
 	switch {
 	case p.HasLiteral:
 		return p.Literal, nil

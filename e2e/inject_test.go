@@ -326,3 +326,66 @@ spec:
 		mustContain(t, "Event", waitForEvent(t, "default", crd, "TargetNotInjectable"), "no conversion webhook")
 	})
 }
+
+// A ConfigMap holding a CA bundle (here OpenShift's service CA key name)
+// becomes truststores for Java clients; with injection, the truststore
+// follows a CA rotation in the same write.
+func TestBundleTruststores(t *testing.T) {
+	ns := namespace(t)
+	a, b, c := newTLS(t, framework.SEC1), newTLS(t, framework.SEC1), newTLS(t, framework.SEC1)
+	kubectl(t, "", "-n", ns, "create", "configmap", "service-ca", "--from-literal=service-ca.crt="+string(a.CA)+string(b.CA))
+	kubectl(t, "", "-n", ns, "annotate", "configmap", "service-ca", "certinel.io/truststores=jks,pkcs12", "certinel.io/truststore-key=service-ca.crt")
+	stores := func(name string, entries int) map[string][]byte {
+		var got map[string][]byte
+		testutil.Eventually(t, 30*time.Second, func() string {
+			u := getObject(t, configMapGVK, ns, name)
+			bin, _, _ := unstructured.NestedStringMap(u.Object, "binaryData")
+			got = map[string][]byte{}
+			for k, v := range bin {
+				got[k], _ = base64.StdEncoding.DecodeString(v)
+			}
+			if len(got["truststore.jks"]) == 0 || len(got["truststore.p12"]) == 0 {
+				return fmt.Sprintf("binaryData has %d keys", len(got))
+			}
+			out, err := runErr("keytool", "-list", "-keystore", testutil.WriteFile(t, "ts.jks", got["truststore.jks"]), "-storepass", "changeit")
+			if err != nil || !strings.Contains(out, fmt.Sprintf("Your keystore contains %d entries", entries)) {
+				return "truststore.jks: " + out
+			}
+			return ""
+		})
+		out := runCmd(t, "keytool", "-list", "-storetype", "PKCS12", "-keystore", testutil.WriteFile(t, "ts.p12", got["truststore.p12"]), "-storepass", "changeit")
+		mustContain(t, "truststore.p12", out, fmt.Sprintf("Your keystore contains %d entries", entries))
+		return got
+	}
+	first := stores("service-ca", 2)
+	rv := getObject(t, configMapGVK, ns, "service-ca").GetResourceVersion()
+	time.Sleep(2 * time.Second)
+	if got := getObject(t, configMapGVK, ns, "service-ca").GetResourceVersion(); got != rv {
+		t.Errorf("the ConfigMap was written while nothing changed (%s → %s)", rv, got)
+	}
+	kubectl(t, "", "-n", ns, "patch", "configmap", "service-ca", "-p", fmt.Sprintf(`{"data":{"service-ca.crt":%q}}`, string(a.CA)+string(b.CA)+string(c.CA)))
+	if second := stores("service-ca", 3); string(second["truststore.jks"]) == string(first["truststore.jks"]) {
+		t.Error("truststore.jks did not change with the bundle")
+	}
+
+	t.Run("injection and truststores in one ConfigMap", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "create", "secret", "generic", "root-ca", "--from-literal=ca.crt="+string(a.CA))
+		kubectl(t, "", "-n", ns, "create", "configmap", "trust")
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "trust", annInjectFrom+"=root-ca", "certinel.io/truststores=jks,pkcs12")
+		testutil.Eventually(t, 30*time.Second, func() string {
+			u := getObject(t, configMapGVK, ns, "trust")
+			bin, _, _ := unstructured.NestedStringMap(u.Object, "binaryData")
+			if bin["truststore.jks"] == "" {
+				return "no truststore.jks"
+			}
+			return ""
+		})
+		kubectl(t, "", "-n", ns, "patch", "secret", "root-ca", "-p", fmt.Sprintf(`{"stringData":{"ca.crt":%q}}`, b.CA))
+		stores("trust", 2) // the new CA and the previous one
+	})
+
+	t.Run("truststores and keystores on one object", func(t *testing.T) {
+		applyTLSSecret(t, ns, "both", a, map[string]string{annKeystores: "jks", "certinel.io/truststores": "jks"})
+		mustContain(t, "Event", waitForEvent(t, ns, "both", "InvalidAnnotation"), "certinel.io/truststores")
+	})
+}

@@ -2,6 +2,7 @@ package annotations
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -86,4 +87,65 @@ func parseInjectSource(key string, kind SourceKind, targetNS, v string) (SourceR
 		return SourceRef{}, invalid(key, v, fmt.Sprintf("%s with a valid data key", want))
 	}
 	return ref, nil
+}
+
+// Section 2, truststores from a CA bundle.
+const (
+	// Truststores on a ConfigMap or Secret holding a CA bundle asks for
+	// truststore.jks and/or truststore.p12 built from it.
+	Truststores = Prefix + "truststores"
+	// TruststoreKey is the bundle key to read, default ca.crt.
+	TruststoreKey = Prefix + "truststore-key"
+	// TruststoresFingerprint is an HMAC, keyed with the store password, of
+	// every input of the bundle truststores.
+	TruststoresFingerprint = Prefix + "truststores-fingerprint"
+)
+
+// TruststoreSpec is what the truststore annotations of a ConfigMap or
+// Secret ask for.
+type TruststoreSpec struct {
+	Formats  []Format
+	Password Password
+	Profile  Profile
+	// Key is the data key of the bundle.
+	Key string
+}
+
+// ParseTruststoreSpec reads the truststore annotations of a ConfigMap or
+// Secret. asks is false when it asks for no truststore.
+func ParseTruststoreSpec(ann map[string]string) (spec TruststoreSpec, asks bool, err error) {
+	v, asks := ann[Truststores]
+	if !asks {
+		return TruststoreSpec{}, false, nil
+	}
+	if _, both := ann[Keystores]; both {
+		return TruststoreSpec{}, true, badinput.Errorf(badinput.InvalidAnnotation,
+			"set only one of %s and %s: keystores already come with their truststores", Truststores, Keystores)
+	}
+	if spec.Formats, err = parseFormats(strings.TrimSpace(v)); err != nil {
+		return TruststoreSpec{}, true, err
+	}
+	if len(spec.Formats) == 0 {
+		return TruststoreSpec{}, true, invalid(Truststores, v, "jks, pkcs12 or jks,pkcs12")
+	}
+	if spec.Password, err = parsePassword(ann); err != nil {
+		return TruststoreSpec{}, true, err
+	}
+	spec.Profile = Modern2023
+	if p := value(ann, PKCS12Profile); p != "" {
+		spec.Profile = Profile(strings.ToLower(p))
+		if !slices.Contains(Profiles, spec.Profile) {
+			return TruststoreSpec{}, true, badinput.Errorf(badinput.UnknownPKCS12Profile,
+				"%s: unknown profile %s; use one of %s", PKCS12Profile, badinput.Quote(p), joinProfiles())
+		}
+	}
+	spec.Key = CACertKey
+	if k, set := ann[TruststoreKey]; set {
+		k = strings.TrimSpace(k)
+		if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+			return TruststoreSpec{}, true, invalid(TruststoreKey, k, "a data key: "+strings.Join(errs, "; "))
+		}
+		spec.Key = k
+	}
+	return spec, true, nil
 }

@@ -117,6 +117,12 @@ func (s KeystoreSpec) References(namespace string) []SourceRef {
 // An invalid value yields a *badinput.Error naming the key and what to fix.
 func ParseKeystoreSpec(namespace string, ann map[string]string) (KeystoreSpec, error) {
 	spec := KeystoreSpec{Alias: DefaultAlias, Profile: Modern2023}
+	if _, both := ann[Truststores]; both {
+		if _, ks := ann[Keystores]; ks {
+			return KeystoreSpec{}, badinput.Errorf(badinput.InvalidAnnotation,
+				"set only one of %s and %s: keystores already come with their truststores", Truststores, Keystores)
+		}
+	}
 	var err error
 	if spec.Formats, err = parseFormats(value(ann, Keystores)); err != nil {
 		return KeystoreSpec{}, err

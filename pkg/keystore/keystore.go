@@ -15,6 +15,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/fingerprint"
 	"github.com/certinel/certinel/pkg/pki"
 )
 
@@ -176,4 +177,51 @@ func TrustAlias(c *x509.Certificate) string {
 	}
 	fp := pki.Fingerprint(c)
 	return name + "-" + hex.EncodeToString(fp[:8])
+}
+
+// Truststores returns the truststores of formats holding cas (truststore.jks
+// and/or truststore.p12), for a CA bundle that comes without a key pair.
+func Truststores(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile) (map[string][]byte, error) {
+	if password == "" {
+		return nil, fmt.Errorf("truststore: empty password")
+	}
+	cas = pki.UniqueSorted(cas)
+	out := map[string][]byte{}
+	for _, f := range formats {
+		switch f {
+		case annotations.JKS:
+			ts, err := truststoreJKS(cas, password)
+			if err != nil {
+				return nil, err
+			}
+			out[annotations.TruststoreJKSKey] = ts
+		case annotations.PKCS12:
+			enc, err := encoder(profile)
+			if err != nil {
+				return nil, err
+			}
+			ts, err := truststorePKCS12(enc, cas, password)
+			if err != nil {
+				return nil, err
+			}
+			out[annotations.TruststorePKCS12Key] = ts
+		default:
+			return nil, fmt.Errorf("truststore: unknown format %q", f)
+		}
+	}
+	return out, nil
+}
+
+// TruststoresFingerprint summarises every input of Truststores, keyed with
+// the password: equal fingerprints mean equal stores, so non-deterministic
+// PKCS#12 bytes are rebuilt only when an input changed.
+func TruststoresFingerprint(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile) string {
+	parts := [][]byte{[]byte("truststores"), []byte(profile)}
+	for _, f := range formats {
+		parts = append(parts, []byte("format:"+f))
+	}
+	for _, c := range pki.UniqueSorted(cas) {
+		parts = append(parts, c.Raw)
+	}
+	return fingerprint.Of([]byte(password), parts...)
 }

@@ -47,7 +47,7 @@ type Plan struct {
 func NewPlan(in Inputs) (*Plan, error) {
 	p := &Plan{spec: in.Spec, password: in.Password}
 	if len(in.Spec.Formats) > 0 {
-		if err := checkPassword(in.Password); err != nil {
+		if err := CheckPassword(in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -80,10 +80,10 @@ func NewPlan(in Inputs) (*Plan, error) {
 	return p, nil
 }
 
-// checkPassword refuses passwords Java cannot open a store with: JKS
+// CheckPassword refuses passwords Java cannot open a store with: JKS
 // (keystore-go) encodes each UTF-8 byte where Java uses UTF-16 characters,
 // and Java refuses non-ASCII PKCS#12 passwords.
-func checkPassword(pw string) error {
+func CheckPassword(pw string) error {
 	if pw == "" {
 		return badinput.Errorf(badinput.InvalidPassword, "the keystore password is empty")
 	}
