@@ -307,7 +307,7 @@ func TestParseManagerFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.kubeconfig != "" || f.namespaces != nil || f.metricsAddr != ":8080" || f.probeAddr != ":8081" ||
-		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 200 || f.burst != 300 || f.concurrency != 4 {
+		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 1000 || f.burst != 2000 || f.concurrency != 16 {
 		t.Fatalf("defaults = %+v", f)
 	}
 

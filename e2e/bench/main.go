@@ -34,11 +34,13 @@ func main() {
 	unrelatedTLS := flag.Int("unrelated-tls", 0, "unannotated kubernetes.io/tls Secrets created as well, each with a ca.crt of -unrelated-ca-kib KiB")
 	unrelatedCAKiB := flag.Int("unrelated-ca-kib", 500, "size of the ca.crt of each -unrelated-tls Secret")
 	hostile := flag.Bool("hostile", false, "after the rest, one Secret whose truststore-sources name 100 Secrets of 900 KiB each: certinel's RSS before, while read, and 60 s after the Secret is deleted")
+	scenario := flag.String("scenario", "keystores", "keystores (the default report), routes (1000 Routes reading their TLS Secrets; with -inject 1000 ConfigMaps following a CA rotation)")
+	inject := flag.Int("inject", 1000, "with -scenario routes: ConfigMaps reading one CA Secret, timed through a CA rotation (0: none)")
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	flag.Parse()
 	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
-		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary}
+		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary, scenario: *scenario, inject: *inject}
 	report, err := run(opts)
 	fmt.Print(report)
 	if err != nil {
@@ -54,7 +56,8 @@ type options struct {
 	n, unrelated, unrelatedTLS, unrelatedCAKiB int
 	quiet                                      time.Duration
 	sharedPassword, hostile                    bool
-	binary                                     string
+	binary, scenario                           string
+	inject                                     int
 }
 
 func run(o options) (string, error) {
@@ -75,6 +78,25 @@ func run(o options) (string, error) {
 	c := cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		return "", err
+	}
+	if o.scenario == "routes" {
+		if err := routesScenario(ctx, c, bin, cluster.Kubeconfig, cluster.Dir, n, quiet, &r); err != nil {
+			return r.String(), err
+		}
+		if o.inject > 0 {
+			cert, err := framework.StartCertinel(ctx, bin, cluster.Kubeconfig, filepath.Join(cluster.Dir, "certinel-inject.log"))
+			if err != nil {
+				return r.String(), err
+			}
+			defer cert.Stop()
+			if err := injectScenario(ctx, c, cert, o.inject, &r); err != nil {
+				return r.String(), err
+			}
+			rss, hwm := memory(cert.PID())
+			heap, _ := cert.Metric("go_memstats_heap_alloc_bytes")
+			fmt.Fprintf(&r, "  certinel RSS %.1f MiB, peak %.1f MiB, Go heap %.1f MiB (1000 Routes, 1000 TLS Secrets, %d ConfigMaps)\n", rss, hwm, heap/(1<<20), 2*o.inject)
+		}
+		return r.String(), nil
 	}
 	start := time.Now()
 	ann := map[string]string{"certinel.io/keystores": "jks"}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	routev1 "github.com/openshift/api/route/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certinel/certinel/e2e/framework"
+)
+
+// parallel runs do(i) for i in [0, n) on writers goroutines and returns
+// the first error and how long it all took.
+func parallel(n, writers int, do func(i int) error) (time.Duration, error) {
+	start := time.Now()
+	work := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if err := do(i); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return time.Since(start), <-errs
+}
+
+// routeTLS is the apply configuration certinel writes on a Route.
+func routeTLS(ns, name string, tls *framework.TLS) *unstructured.Unstructured {
+	a := &unstructured.Unstructured{}
+	a.SetGroupVersionKind(routev1.GroupVersion.WithKind("Route"))
+	a.SetNamespace(ns)
+	a.SetName(name)
+	_ = unstructured.SetNestedStringMap(a.Object, map[string]string{
+		"termination": "edge", "certificate": string(tls.Cert), "key": string(tls.Key), "caCertificate": string(tls.CA),
+	}, "spec", "tls")
+	return a
+}
+
+func newRoute(ns, name string, ann map[string]string) *routev1.Route {
+	return &routev1.Route{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann},
+		Spec: routev1.RouteSpec{Host: name + ".example.com", To: routev1.RouteTargetReference{Kind: "Service", Name: "web"}}}
+}
+
+// routesScenario: n Routes, each reading its own TLS Secret, exist before
+// certinel starts. The reference is the API server alone taking the same n
+// Route applies from 16 writers, measured in the same run.
+func routesScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDir string, n int, quiet time.Duration, r *strings.Builder) error {
+	tlsFor := make([]*framework.TLS, n)
+	if _, err := parallel(n, 8, func(i int) error {
+		var err error
+		tlsFor[i], err = framework.NewTLS(fmt.Sprintf("r%d.example.com", i), framework.SEC1, fmt.Sprintf("r%04d.example.com", i))
+		return err
+	}); err != nil {
+		return err
+	}
+	// The reference: the API server alone.
+	if _, err := parallel(n, 16, func(i int) error { return c.Create(ctx, newRoute(namespace, fmt.Sprintf("ref-%04d", i), nil)) }); err != nil {
+		return err
+	}
+	ref, err := parallel(n, 16, func(i int) error {
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(routeTLS(namespace, fmt.Sprintf("ref-%04d", i), tlsFor[i])),
+			client.FieldOwner("bench"), client.ForceOwnership)
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := parallel(n, 16, func(i int) error {
+		name := fmt.Sprintf("r%04d", i)
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-tls"}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{"tls.crt": tlsFor[i].Cert, "tls.key": tlsFor[i].Key, "ca.crt": tlsFor[i].CA}}
+		if err := c.Create(ctx, s); err != nil {
+			return err
+		}
+		return c.Create(ctx, newRoute(namespace, name, map[string]string{"certinel.io/certs-from-secret": name + "-tls"}))
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(r, "routes: %d Routes, each with certinel.io/certs-from-secret naming its own TLS Secret, created before certinel starts\n", n)
+	fmt.Fprintf(r, "  reference: the API server alone took the same %d Route applies from 16 writers in %s\n", n, ref.Round(time.Millisecond))
+
+	procStart := time.Now()
+	cert, err := framework.StartCertinel(ctx, bin, kubeconfig, logDir+"/certinel-routes.log")
+	if err != nil {
+		return err
+	}
+	defer cert.Stop()
+	filled := func() (int, error) {
+		var list routev1.RouteList
+		if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+			return 0, err
+		}
+		done := 0
+		for _, rt := range list.Items {
+			if !strings.HasPrefix(rt.Name, "ref-") && rt.Spec.TLS != nil && rt.Spec.TLS.Certificate != "" {
+				done++
+			}
+		}
+		return done, nil
+	}
+	for {
+		done, err := filled()
+		if err != nil {
+			return err
+		}
+		if done >= n {
+			break
+		}
+		if time.Since(procStart) > 5*time.Minute {
+			return fmt.Errorf("routes: %d of %d filled after 5 minutes", done, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(procStart)
+	rss, hwm := memory(cert.PID())
+	fmt.Fprintf(r, "  all %d Routes hold their certificate %s after certinel started: %.2fx the reference (target <= 1.5x)\n", n, took.Round(time.Millisecond), took.Seconds()/ref.Seconds())
+	fmt.Fprintf(r, "  certinel RSS %.1f MiB, peak %.1f MiB (target < 80 MiB with %d Routes and %d Secrets)\n", rss, hwm, n, n)
+	before, _ := cert.Metric("certinel_writes_total", `controller="routes"`)
+	time.Sleep(quiet)
+	after, _ := cert.Metric("certinel_writes_total", `controller="routes"`)
+	fmt.Fprintf(r, "  quiet %s: %.0f Route writes (target 0)\n", quiet, after-before)
+	cert.Stop()
+	if err := cert.Start(ctx); err != nil {
+		return err
+	}
+	if err := waitIdle(cert, "routes", n, 2*time.Minute); err != nil {
+		return err
+	}
+	restart, _ := cert.Metric("certinel_writes_total", `controller="routes"`)
+	fmt.Fprintf(r, "  restart: %.0f Route writes (target 0)\n", restart)
+	return nil
+}
+
+// injectScenario: n ConfigMaps read one CA Secret; the Secret's CA
+// rotates, and every ConfigMap must hold the new CA and the previous one.
+func injectScenario(ctx context.Context, c client.Client, cert *framework.Certinel, n int, r *strings.Builder) error {
+	const ns = "inject"
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	first, err := framework.NewTLS("ca-one", framework.SEC1)
+	if err != nil {
+		return err
+	}
+	second, err := framework.NewTLS("ca-two", framework.SEC1)
+	if err != nil {
+		return err
+	}
+	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "root-ca"}, Data: map[string][]byte{"ca.crt": first.CA}}); err != nil {
+		return err
+	}
+	// The reference: the API server alone taking n ConfigMap applies.
+	if _, err := parallel(n, 16, func(i int) error {
+		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("ref-%04d", i)}})
+	}); err != nil {
+		return err
+	}
+	ref, err := parallel(n, 16, func(i int) error {
+		a := &unstructured.Unstructured{}
+		a.SetAPIVersion("v1")
+		a.SetKind("ConfigMap")
+		a.SetNamespace(ns)
+		a.SetName(fmt.Sprintf("ref-%04d", i))
+		_ = unstructured.SetNestedField(a.Object, string(second.CA)+string(first.CA), "data", "ca.crt")
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), client.FieldOwner("bench"))
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := parallel(n, 16, func(i int) error {
+		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("trust-%04d", i),
+			Annotations: map[string]string{"certinel.io/inject-ca-from": "root-ca"}}})
+	}); err != nil {
+		return err
+	}
+	holding := func(want int) error {
+		deadline := time.Now().Add(5 * time.Minute)
+		for time.Now().Before(deadline) {
+			var list corev1.ConfigMapList
+			if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			done := 0
+			for _, cm := range list.Items {
+				if strings.HasPrefix(cm.Name, "trust-") && strings.Count(cm.Data["ca.crt"], "BEGIN CERTIFICATE") == want {
+					done++
+				}
+			}
+			if done >= n {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("inject: not all %d ConfigMaps hold %d CAs", n, want)
+	}
+	if err := holding(1); err != nil {
+		return err
+	}
+	start := time.Now()
+	var s corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "root-ca"}, &s); err != nil {
+		return err
+	}
+	s.Data["ca.crt"] = second.CA
+	if err := c.Update(ctx, &s); err != nil {
+		return err
+	}
+	if err := holding(2); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(r, "  CA rotation of one Secret read by %d ConfigMaps: all hold the new CA and the previous one %s after the update; the API server alone took the same %d applies in %s (%.2fx)\n",
+		n, took.Round(time.Millisecond), n, ref.Round(time.Millisecond), took.Seconds()/ref.Seconds())
+	return nil
+}
+
+// waitIdle waits until controller has done at least min reconciles since
+// the process started and has nothing queued or in progress.
+func waitIdle(cert *framework.Certinel, controller string, min int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		done, _ := cert.Metric("controller_runtime_reconcile_total", `controller="`+controller+`"`)
+		queued, _ := cert.Metric("workqueue_depth", `name="`+controller+`"`)
+		active, _ := cert.Metric("controller_runtime_active_workers", `controller="`+controller+`"`)
+		if done >= float64(min) && queued == 0 && active == 0 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: not idle after %s", controller, timeout)
+}
