@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
@@ -127,4 +130,75 @@ func TestIngressMirror(t *testing.T) {
 		kubectl(t, "", "-n", ns, "delete", "ingress", "web")
 		secretGone(t, ns, mirror)
 	})
+}
+
+// Once every kind of target is up to date, a quiet period and a restart of
+// certinel write nothing: no object changes, and certinel_writes_total
+// stays 0 for every controller after the restart.
+func TestNoWritesWhenQuietOrRestarted(t *testing.T) {
+	ns := namespace(t)
+	tls := newTLS(t, framework.SEC1)
+	applyTLSSecret(t, ns, "web-tls", tls, nil)
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "root-ca", "--from-literal=ca.crt="+string(tls.CA))
+	kubectl(t, "", "-n", ns, "create", "configmap", "trust", "--from-literal=other=keep")
+	kubectl(t, "", "-n", ns, "annotate", "configmap", "trust", annInjectFrom+"=root-ca", "certinel.io/truststores=jks,pkcs12")
+	kubectl(t, "", "-n", ns, "create", "secret", "generic", "empty")
+	kubectl(t, "", "-n", ns, "annotate", "secret", "empty", annInjectFrom+"=root-ca")
+	applyIngress(t, ns, "shop", "")
+	kubectl(t, "", "-n", ns, "annotate", "ingress", "shop", "certinel.io/certs-from-secret=web-tls")
+	applyRoute(t, ns, "web", "app.example.com", "")
+	kubectl(t, "", "-n", ns, "annotate", "route", "web", "certinel.io/certs-from-secret=web-tls")
+	waitForKeys(t, ns, "empty", "ca.crt")
+	waitIngressTLS(t, ns, "shop", map[string][]string{"web-tls": {"app.example.com", "shop.example.com"}})
+	waitRoute(t, ns, "web", func(c *routev1.TLSConfig) string {
+		if c == nil || c.Certificate == "" {
+			return "Route not filled"
+		}
+		return ""
+	})
+	testutil.Eventually(t, 30*time.Second, func() string {
+		u := getObject(t, configMapGVK, ns, "trust")
+		if bin, _, _ := unstructured.NestedStringMap(u.Object, "binaryData"); len(bin) != 2 {
+			return "no truststores yet"
+		}
+		return ""
+	})
+
+	objects := []struct {
+		gvk  schema.GroupVersionKind
+		name string
+	}{
+		{configMapGVK, "trust"}, {schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, "empty"},
+		{schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, "shop"},
+		{schema.GroupVersionKind{Group: "route.openshift.io", Version: "v1", Kind: "Route"}, "web"},
+	}
+	versions := func() map[string]string {
+		out := map[string]string{}
+		for _, o := range objects {
+			out[o.gvk.Kind+"/"+o.name] = getObject(t, o.gvk, ns, o.name).GetResourceVersion()
+		}
+		return out
+	}
+	before := versions()
+	time.Sleep(2 * time.Second)
+	certinel.Stop()
+	if err := certinel.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitInjectIdle(t)
+	for _, c := range []string{"routes", "ingresses"} {
+		testutil.Eventually(t, 30*time.Second, func() string {
+			if metric(t, "controller_runtime_reconcile_total", `controller="`+c+`"`) == 0 ||
+				metric(t, "workqueue_depth", `name="`+c+`"`) > 0 || metric(t, "controller_runtime_active_workers", `controller="`+c+`"`) > 0 {
+				return c + " busy"
+			}
+			return ""
+		})
+	}
+	if after := versions(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("objects were written while quiet or across the restart:\nbefore %v\nafter  %v", before, after)
+	}
+	if w := metric(t, "certinel_writes_total"); w != 0 {
+		t.Errorf("certinel_writes_total = %v after the restart, want 0", w)
+	}
 }
