@@ -47,6 +47,8 @@ func TrimForCache(obj any) (any, error) {
 		// certificate in memory: certinel reads only its annotations.
 		if tls := o.Spec.TLS; tls != nil && !annotations.HasAny(o.Annotations) {
 			tls.Key, tls.Certificate, tls.CACertificate, tls.DestinationCACertificate = "", "", "", ""
+		} else if _, certs := o.Annotations[annotations.CertsFromSecret]; tls != nil && !certs {
+			tls.Key = "" // the Route's own key: certinel never sets or compares it
 		}
 	case *unstructured.Unstructured:
 		_, fromSecret := o.GetAnnotations()[annotations.InjectCAFrom]

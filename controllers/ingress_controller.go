@@ -121,6 +121,9 @@ func managedTLS(ing *networkingv1.Ingress) string {
 // (spec.tls is an atomic list: an apply would take all of it).
 func (r *IngressReconciler) setTLS(ctx context.Context, ing *networkingv1.Ingress, secretName string) error {
 	want := networkingv1.IngressTLS{Hosts: ingressHosts(ing), SecretName: secretName}
+	if managedTLS(ing) != secretName && slices.ContainsFunc(ing.Spec.TLS, func(t networkingv1.IngressTLS) bool { return t.SecretName == secretName }) {
+		return nil // the user's own entry for this Secret stays theirs
+	}
 	var tls []networkingv1.IngressTLS
 	for _, t := range ing.Spec.TLS {
 		if t.SecretName != secretName && t.SecretName != managedTLS(ing) {
@@ -176,14 +179,16 @@ func (r *IngressReconciler) patch(ctx context.Context, ing, base *networkingv1.I
 	return nil
 }
 
-// mirrorName is the name of the mirror of Secret ns/name: readable, and
-// unique thanks to a short hash when it has to be cut.
-func mirrorName(ns, name string) string {
-	n := "certinel-" + ns + "-" + name
+// mirrorName is the name of the mirror of Secret ns/name that Ingress
+// ingress uses: one mirror per Ingress, so that Ingresses sharing a source
+// each own theirs. Readable, and unique thanks to a short hash when it has
+// to be cut.
+func mirrorName(ingress, ns, name string) string {
+	n := ingress + "-certinel-" + ns + "-" + name
 	if len(n) <= 253 {
 		return n
 	}
-	sum := sha256.Sum256([]byte(ns + "/" + name))
+	sum := sha256.Sum256([]byte(ingress + "/" + ns + "/" + name))
 	return n[:236] + "-" + hex.EncodeToString(sum[:8])
 }
 
@@ -191,7 +196,7 @@ func mirrorName(ns, name string) string {
 // namespace and returns its name. Its data is compared through a
 // fingerprint, so the cache needs no copy of the private key.
 func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingress, ref annotations.SourceRef, pair *tlsPair) (string, error) {
-	name := mirrorName(ref.Namespace, ref.Name)
+	name := mirrorName(ing.Name, ref.Namespace, ref.Name)
 	data := map[string][]byte{corev1.TLSCertKey: pair.certPEM, corev1.TLSPrivateKeyKey: pair.keyPEM}
 	if len(pair.cas) > 0 {
 		data[annotations.CACertKey] = bundle.Encode(pair.cas)
@@ -205,8 +210,10 @@ func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingres
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ing.Namespace,
 				Labels:      map[string]string{managedByLabel: managedBy},
 				Annotations: map[string]string{annotations.MirrorOf: ref.Namespace + "/" + ref.Name, annotations.MirrorFingerprint: fp},
+				// No blockOwnerDeletion: it would need update on
+				// ingresses/finalizers where OwnerReferencesPermissionEnforcement runs.
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: ing.Name, UID: ing.UID,
-					Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+					Controller: ptr.To(true)}}},
 			Type: corev1.SecretTypeTLS, Data: data,
 		}
 		if err := r.Client.Create(ctx, s); err != nil {

@@ -136,6 +136,14 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			notes = append(notes, fmt.Sprintf("wrote truststores of %d CA certificate(s) from data key %s", len(certs), stores.Key))
 		}
 	}
+	// A feature asked for no more takes its fields back in this apply,
+	// which holds only the other one's.
+	if _, was := u.GetAnnotations()[annotations.InjectedCAs]; was && !injects {
+		notes = append(notes, "removed the CA bundle certinel injected, as the annotations no longer ask for it")
+	}
+	if _, was := u.GetAnnotations()[annotations.TruststoresFingerprint]; was && !wantsStores {
+		notes = append(notes, "removed the truststores certinel wrote, as the annotations no longer ask for them")
+	}
 	if len(notes) == 0 {
 		return result, nil
 	}
@@ -347,12 +355,19 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Complete(r)
 }
 
+// indexSource lists the objects a target reads: its CA source and, for
+// truststores, its password Secret.
 func (r *InjectReconciler) indexSource(obj client.Object) []string {
-	spec, asks, err := annotations.ParseInjectSpec(r.namespaceOf(obj), obj.GetAnnotations())
-	if err != nil || !asks {
-		return nil
+	var out []string
+	if spec, asks, err := annotations.ParseInjectSpec(r.namespaceOf(obj), obj.GetAnnotations()); err == nil && asks {
+		out = append(out, referenceKey(string(spec.Source.Kind), spec.Source.Namespace, spec.Source.Name))
 	}
-	return []string{referenceKey(string(spec.Source.Kind), spec.Source.Namespace, spec.Source.Name)}
+	if r.target.namespaced {
+		if spec, asks, err := annotations.ParseTruststoreSpec(obj.GetAnnotations()); err == nil && asks && spec.Password.SecretName != "" {
+			out = append(out, referenceKey(string(annotations.SecretSource), obj.GetNamespace(), spec.Password.SecretName))
+		}
+	}
+	return out
 }
 
 func (r *InjectReconciler) namespaceOf(obj client.Object) string {

@@ -191,3 +191,16 @@ func TestInjectConfigMapNeedsConsent(t *testing.T) {
 	}
 	_ = base64.StdEncoding
 }
+
+// inject-ca-from-configmap reads a ConfigMap's key, binaryData included.
+func TestInjectFromConfigMap(t *testing.T) {
+	ca := newCA(t, "corp")
+	src := &corev1.ConfigMap{ObjectMeta: objectMeta("bundle", nil), BinaryData: map[string][]byte{"ca-bundle.crt": ca.pem}}
+	src.Namespace = "pki"
+	e := newInjectEnv(t, validatingWebhooks, src, webhookConfig("hooks", map[string]string{annotations.InjectCAFromConfigMap: "pki/bundle/ca-bundle.crt"}, "a"))
+	e.reconcile("", "hooks")
+	requireEvents(t, e.events(), "Normal "+ReasonCAInjected)
+	if got := bundleNames(t, e.object("", "hooks"), validatingWebhooks, ""); strings.Join(got, "|") != "corp Root CA" {
+		t.Fatalf("bundles %q", got)
+	}
+}

@@ -80,6 +80,15 @@ func TestIngressSameNamespace(t *testing.T) {
 
 	kubectl(t, "", "-n", ns, "annotate", "ingress", "web", "certinel.io/certs-from-secret-")
 	waitIngressTLS(t, ns, "web", map[string][]string{"legacy-tls": {"legacy.example.com"}})
+
+	t.Run("the user's own entry for the Secret stays theirs", func(t *testing.T) {
+		applyIngress(t, ns, "own", "  tls: [{hosts: [app.example.com], secretName: web-tls}]\n")
+		kubectl(t, "", "-n", ns, "annotate", "ingress", "own", "certinel.io/certs-from-secret=web-tls")
+		time.Sleep(time.Second)
+		kubectl(t, "", "-n", ns, "annotate", "ingress", "own", "certinel.io/certs-from-secret-")
+		time.Sleep(time.Second)
+		waitIngressTLS(t, ns, "own", map[string][]string{"web-tls": {"app.example.com"}})
+	})
 }
 
 // A Secret of another namespace is mirrored only with its allow-export-to;
@@ -91,7 +100,7 @@ func TestIngressMirror(t *testing.T) {
 	applyIngress(t, ns, "web", "")
 	kubectl(t, "", "-n", ns, "annotate", "ingress", "web", "certinel.io/certs-from-secret="+pki+"/wildcard")
 	mustContain(t, "Event", waitForEvent(t, ns, "web", "SourceNotShared"), "certinel.io/allow-export-to")
-	mirror := "certinel-" + pki + "-wildcard"
+	mirror := "web-certinel-" + pki + "-wildcard"
 	var s corev1.Secret
 	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: mirror}, &s); !apierrors.IsNotFound(err) {
 		t.Fatalf("a mirror exists without allow-export-to: %v", err)
@@ -113,6 +122,15 @@ func TestIngressMirror(t *testing.T) {
 		return ""
 	})
 
+	t.Run("a second Ingress gets its own mirror", func(t *testing.T) {
+		applyIngress(t, ns, "shop", "")
+		kubectl(t, "", "-n", ns, "annotate", "ingress", "shop", "certinel.io/certs-from-secret="+pki+"/wildcard")
+		waitForKeys(t, ns, "shop-certinel-"+pki+"-wildcard", "tls.key")
+		waitIngressTLS(t, ns, "shop", map[string][]string{"shop-certinel-" + pki + "-wildcard": {"app.example.com", "shop.example.com"}})
+		kubectl(t, "", "-n", ns, "delete", "ingress", "shop")
+		secretGone(t, ns, "shop-certinel-"+pki+"-wildcard")
+		waitForKeys(t, ns, mirror, "tls.key") // the first Ingress keeps its own
+	})
 	t.Run("withdrawing the opt-in removes the mirror", func(t *testing.T) {
 		kubectl(t, "", "-n", pki, "annotate", "secret", "wildcard", "certinel.io/allow-export-to-")
 		secretGone(t, ns, mirror)

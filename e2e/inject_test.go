@@ -386,6 +386,39 @@ func TestBundleTruststores(t *testing.T) {
 		stores("trust", 2) // the new CA and the previous one
 	})
 
+	t.Run("a new password re-encrypts the truststores", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "create", "secret", "generic", "store-pw", "--from-literal=password=first-pw")
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "service-ca", "certinel.io/keystore-password-secret=store-pw")
+		opens := func(pw string) string {
+			u := getObject(t, configMapGVK, ns, "service-ca")
+			bin, _, _ := unstructured.NestedStringMap(u.Object, "binaryData")
+			jks, _ := base64.StdEncoding.DecodeString(bin["truststore.jks"])
+			if _, err := runErr("keytool", "-list", "-keystore", testutil.WriteFile(t, "ts.jks", jks), "-storepass", pw); err != nil {
+				return "truststore.jks does not open with " + pw
+			}
+			return ""
+		}
+		testutil.Eventually(t, 30*time.Second, func() string { return opens("first-pw") })
+		kubectl(t, "", "-n", ns, "patch", "secret", "store-pw", "-p", `{"stringData":{"password":"second-pw"}}`)
+		testutil.Eventually(t, 30*time.Second, func() string { return opens("second-pw") })
+	})
+
+	t.Run("removing one of two features removes only its fields", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "trust", "certinel.io/truststores-")
+		testutil.Eventually(t, 30*time.Second, func() string {
+			u := getObject(t, configMapGVK, ns, "trust")
+			bin, _, _ := unstructured.NestedStringMap(u.Object, "binaryData")
+			ca, _, _ := unstructured.NestedString(u.Object, "data", "ca.crt")
+			if len(bin) != 0 || ca == "" {
+				return fmt.Sprintf("binaryData %d keys, ca.crt %d bytes: want the stores gone and the bundle kept", len(bin), len(ca))
+			}
+			if _, ok := u.GetAnnotations()["certinel.io/truststores-fingerprint"]; ok {
+				return "the truststores fingerprint is still there"
+			}
+			return ""
+		})
+	})
+
 	t.Run("truststores and keystores on one object", func(t *testing.T) {
 		applyTLSSecret(t, ns, "both", a, map[string]string{annKeystores: "jks", "certinel.io/truststores": "jks"})
 		mustContain(t, "Event", waitForEvent(t, ns, "both", "InvalidAnnotation"), "certinel.io/truststores")

@@ -100,11 +100,20 @@ func TestRouteFromSecret(t *testing.T) {
 		}
 	})
 
+	t.Run("a termination the user changes is theirs", func(t *testing.T) {
+		kubectl(t, "", "-n", ns, "patch", "route", "web", "--type=merge", "-p", `{"spec":{"tls":{"termination":"reencrypt"}}}`)
+		time.Sleep(2 * time.Second)
+		if got := getRoute(t, ns, "web").Spec.TLS.Termination; got != routev1.TLSTerminationReencrypt {
+			t.Fatalf("termination %q: certinel took back the user's change", got)
+		}
+	})
+
 	t.Run("removing the annotation removes certinel's fields", func(t *testing.T) {
 		kubectl(t, "", "-n", ns, "annotate", "route", "web", "certinel.io/certs-from-secret-")
 		waitRoute(t, ns, "web", func(c *routev1.TLSConfig) string {
-			if c != nil && (c.Certificate != "" || c.Key != "" || c.CACertificate != "" || c.Termination != "") {
-				return fmt.Sprintf("spec.tls still %+v", c)
+			// the termination is the user's since they changed it
+			if c == nil || c.Certificate != "" || c.Key != "" || c.CACertificate != "" || c.Termination != routev1.TLSTerminationReencrypt {
+				return fmt.Sprintf("spec.tls %+v, want only the user's termination", c)
 			}
 			return ""
 		})
@@ -207,6 +216,28 @@ func TestRouteCRDInstalledLater(t *testing.T) {
 	waitRoute(t, ns, "web", func(c *routev1.TLSConfig) string {
 		if c == nil || c.Certificate == "" {
 			return "the Route was not filled"
+		}
+		return ""
+	})
+}
+
+// The termination certinel set on a Route without TLS goes with the rest of
+// certinel's fields.
+func TestRouteTerminationGoesWithCertinel(t *testing.T) {
+	ns := namespace(t)
+	applyTLSSecret(t, ns, "web-tls", newTLS(t, framework.SEC1), nil)
+	applyRoute(t, ns, "web", "app.example.com", "")
+	kubectl(t, "", "-n", ns, "annotate", "route", "web", "certinel.io/certs-from-secret=web-tls")
+	waitRoute(t, ns, "web", func(c *routev1.TLSConfig) string {
+		if c == nil || c.Certificate == "" || c.Termination != routev1.TLSTerminationEdge {
+			return fmt.Sprintf("spec.tls %+v", c)
+		}
+		return ""
+	})
+	kubectl(t, "", "-n", ns, "annotate", "route", "web", "certinel.io/certs-from-secret-")
+	waitRoute(t, ns, "web", func(c *routev1.TLSConfig) string {
+		if c != nil && (c.Certificate != "" || c.Key != "" || c.CACertificate != "" || c.Termination != "") {
+			return fmt.Sprintf("spec.tls still %+v", c)
 		}
 		return ""
 	})

@@ -52,8 +52,14 @@ func entries(s *corev1.Secret) []entry {
 	}
 	var out []entry
 	for _, item := range strings.Split(s.Annotations[annotations.ManagedKeys], ",") {
-		if k := strings.TrimSpace(item); k != "" {
-			out = append(out, entry{k, digests[k]})
+		// "key=digest" in managed-keys itself is read too: a development
+		// build of certinel wrote digests there.
+		k, d, _ := strings.Cut(item, "=")
+		if k = strings.TrimSpace(k); k != "" {
+			if digests[k] != "" {
+				d = digests[k]
+			}
+			out = append(out, entry{k, strings.TrimSpace(d)})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })

@@ -57,13 +57,16 @@ func Desired(in Inputs, cur Current) (map[string]string, error) {
 			"the Route takes its certificate from spec.tls.externalCertificate; remove that or the certinel annotations")
 	}
 	out := map[string]string{}
-	termination := cur.Termination
-	if termination == "" || slices.Contains(cur.Managed, Termination) {
-		termination = "edge"
-		if in.Spec.DestinationCAFrom != "" {
-			termination = "reencrypt" // a destination CA is only for re-encryption
-		}
-		out[Termination] = termination
+	termination, want := cur.Termination, "edge"
+	if in.Spec.DestinationCAFrom != "" {
+		want = "reencrypt" // a destination CA is only for re-encryption
+	}
+	// certinel sets the termination of a Route that has none, and keeps it
+	// while it is what certinel set; a termination somebody changed since
+	// is theirs.
+	if termination == "" || (slices.Contains(cur.Managed, Termination) && termination == want) {
+		termination = want
+		out[Termination] = want
 	}
 	if in.Spec.CertsFrom != "" {
 		out[Certificate] = string(bundle.Encode(in.Pair.Chain[:1]))

@@ -38,6 +38,8 @@ func TestDesired(t *testing.T) {
 			wantFields: []string{CACertificate, Certificate, Key}},
 		"termination certinel set before is kept set": {in: in(certs), cur: Current{Termination: "edge", Managed: []string{Termination}},
 			wantFields: []string{CACertificate, Certificate, Key, Termination}, termination: "edge"},
+		"a termination the user changed since is theirs": {in: in(certs), cur: Current{Termination: "reencrypt", Managed: []string{Termination}},
+			wantFields: []string{CACertificate, Certificate, Key}},
 		"inject-ca false leaves caCertificate alone": {in: in(annotations.RouteSpec{CertsFrom: "app-tls"}), cur: Current{Termination: "edge"},
 			wantFields: []string{Certificate, Key}},
 		"destination CA alone keeps the Route's own certificate": {in: in(annotations.RouteSpec{DestinationCAFrom: "backend", InjectCA: true}), cur: Current{Termination: "reencrypt"},

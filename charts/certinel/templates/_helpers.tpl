@@ -137,6 +137,11 @@ Keep in sync with config/rbac/role.yaml.
 - apiGroups: ["route.openshift.io"]
   resources: ["routes"]
   verbs: ["get", "list", "watch", "patch"]
+# certinel: OpenShift lets only those allowed to create or update
+# routes/custom-host set a Route's certificate, key and CA fields.
+- apiGroups: ["route.openshift.io"]
+  resources: ["routes/custom-host"]
+  verbs: ["create", "update"]
 # certinel: Ingresses annotated with certinel.io/certs-from-secret get a
 # spec.tls entry (merge patch); a mirror of a Secret of another namespace
 # that allows it is created, updated and deleted with the Secret rules above.
