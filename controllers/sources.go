@@ -5,9 +5,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,6 +128,8 @@ type sourceReads struct {
 	// a source in another namespace ("a truststore source").
 	feature string
 	seen    map[sourceKey]string // source → resourceVersion read
+	// fetched counts the bytes of data read from the API server.
+	fetched int
 }
 
 // begin starts the reads of referrer (unique per feature and object), in
@@ -137,6 +142,9 @@ func (r *SourceReader) begin(referrer, readerNS, feature string) *sourceReads {
 // done records what the referrer read in this reconcile and drops the
 // results that no referrer reads any more.
 func (rd *sourceReads) done() {
+	if rd.fetched > handBackAfter {
+		handBack()
+	}
 	r := rd.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -300,6 +308,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 		} else if err != nil {
 			return sourceValue{}, err
 		}
+		rd.fetched += dataSize(obj)
 		// The live object may be newer than the cached one consent was read
 		// from: its data is used only if it consents too.
 		if rd.readerNS != "" && ref.Namespace != rd.readerNS && !annotations.Shares(obj.GetAnnotations(), ref.Namespace, rd.readerNS, access) {
@@ -348,6 +357,44 @@ func (r *SourceReader) size() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.entries)
+}
+
+// handBackAfter is how many bytes one reconcile may read from the API
+// server (whole objects, of which it keeps a few certificates) before
+// certinel hands the memory they took back to the system at its end.
+const handBackAfter = 4 << 20
+
+var lastHandBack atomic.Int64
+
+// handBack returns freed memory to the system, at most once a second: a
+// tenant whose Secret reads many large objects makes certinel's heap grow
+// for a moment, and without this its RSS would stay at that peak.
+func handBack() {
+	now := time.Now().UnixNano()
+	last := lastHandBack.Load()
+	if now-last < int64(time.Second) || !lastHandBack.CompareAndSwap(last, now) {
+		return
+	}
+	go debug.FreeOSMemory()
+}
+
+// dataSize is the size of the data of a Secret or ConfigMap.
+func dataSize(obj client.Object) int {
+	n := 0
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		for _, v := range o.Data {
+			n += len(v)
+		}
+	case *corev1.ConfigMap:
+		for _, v := range o.Data {
+			n += len(v)
+		}
+		for _, v := range o.BinaryData {
+			n += len(v)
+		}
+	}
+	return n
 }
 
 func newSourceObject(kind annotations.SourceKind) client.Object {

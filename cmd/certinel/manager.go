@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/certinel/certinel/controllers"
@@ -162,6 +164,16 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
 		Watch: len(namespaces) == 0, Recheck: time.Minute,
 	}); err != nil {
+		return err
+	}
+	// The first list of a large cluster decodes every Secret and ConfigMap
+	// in scope before the cache trims them: hand that memory back once.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			debug.FreeOSMemory()
+		}
+		return nil
+	})); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -38,7 +38,9 @@ func main() {
 	inject := flag.Int("inject", 1000, "with -scenario routes: ConfigMaps reading one CA Secret, timed through a CA rotation (0: none)")
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
+	certinelFlags := flag.String("certinel-flags", "", "extra flags for certinel, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060)")
 	flag.Parse()
+	extraFlags = strings.Fields(*certinelFlags)
 	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
 		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary, scenario: *scenario, inject: *inject}
 	report, err := run(opts)

@@ -16,6 +16,9 @@ import (
 	"github.com/certinel/certinel/e2e/framework"
 )
 
+// extraFlags are passed to every certinel the bench starts (-certinel-flags).
+var extraFlags []string
+
 // parallel runs do(i) for i in [0, n) on writers goroutines and returns
 // the first error and how long it all took.
 func parallel(n, writers int, do func(i int) error) (time.Duration, error) {
@@ -98,7 +101,7 @@ func routesScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	fmt.Fprintf(r, "  reference: the API server alone took the same %d Route applies from 16 writers in %s\n", n, ref.Round(time.Millisecond))
 
 	procStart := time.Now()
-	cert, err := framework.StartCertinel(ctx, bin, kubeconfig, logDir+"/certinel-routes.log")
+	cert, err := framework.StartCertinel(ctx, bin, kubeconfig, logDir+"/certinel-routes.log", extraFlags...)
 	if err != nil {
 		return err
 	}
