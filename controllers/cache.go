@@ -2,6 +2,7 @@ package controllers
 
 import (
 	routev1 "github.com/openshift/api/route/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -50,12 +51,26 @@ func TrimForCache(obj any) (any, error) {
 		} else if _, certs := o.Annotations[annotations.CertsFromSecret]; tls != nil && !certs {
 			tls.Key = "" // the Route's own key: certinel never sets or compares it
 		}
+	case *appsv1.Deployment:
+		trimWorkload(o, &o.Spec.Template)
+	case *appsv1.StatefulSet:
+		trimWorkload(o, &o.Spec.Template)
+	case *appsv1.DaemonSet:
+		trimWorkload(o, &o.Spec.Template)
 	case *unstructured.Unstructured:
 		_, fromSecret := o.GetAnnotations()[annotations.InjectCAFrom]
 		_, fromConfigMap := o.GetAnnotations()[annotations.InjectCAFromConfigMap]
 		trimInjectTarget(o, fromSecret || fromConfigMap)
 	}
 	return obj, nil
+}
+
+// trimWorkload drops the pod template of a workload that asks certinel for
+// nothing: the cache keeps only what reload needs.
+func trimWorkload(o metav1.Object, t *corev1.PodTemplateSpec) {
+	if !annotations.HasAny(o.GetAnnotations()) {
+		*t = corev1.PodTemplateSpec{}
+	}
 }
 
 func markTrimmed(o metav1.Object) {

@@ -16,6 +16,12 @@ import (
 // objects are read through rd, which enforces consent and keeps only what
 // it parsed.
 func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *corev1.Secret, spec annotations.KeystoreSpec) (keystore.Inputs, error) {
+	return keystoreInputs(ctx, rd, src, spec)
+}
+
+// keystoreInputs reads what the keystores of src depend on; the reload
+// controller uses it too, to tell whether they are up to date.
+func keystoreInputs(ctx context.Context, rd *sourceReads, src *corev1.Secret, spec annotations.KeystoreSpec) (keystore.Inputs, error) {
 	in := keystore.Inputs{
 		Spec:    spec,
 		TLSCert: src.Data[annotations.TLSCertKey],
@@ -32,7 +38,7 @@ func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *c
 		return in, badinput.Errorf(badinput.NoPrivateKey, "the Secret has no %s; a keystore needs the private key", annotations.TLSKeyKey)
 	}
 	var err error
-	if in.Password, err = r.password(ctx, rd, src.Namespace, spec.Password); err != nil {
+	if in.Password, err = storePassword(ctx, rd, src.Namespace, spec.Password); err != nil {
 		return in, err
 	}
 	unique := map[[32]byte]bool{}
@@ -53,10 +59,6 @@ func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *c
 		in.Sources = append(in.Sources, keystore.Source{Ref: ref, Certs: certs})
 	}
 	return in, nil
-}
-
-func (r *KeystoreReconciler) password(ctx context.Context, rd *sourceReads, namespace string, p annotations.Password) (string, error) {
-	return storePassword(ctx, rd, namespace, p)
 }
 
 // storePassword is the store password p names: a literal, the default, or

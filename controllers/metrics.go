@@ -18,6 +18,10 @@ var (
 		Name: "certinel_sources_held",
 		Help: "Referenced Secrets and ConfigMaps whose parsed certificates or password certinel holds, because an annotated object reads them.",
 	})
+	rollouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_rollouts_total",
+		Help: "Rollouts of workloads by kind and result: rolled, held-keystores, held-rate-limit, failed.",
+	}, []string{"kind", "result"})
 	writeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_write_failures_total",
 		Help: "Writes the API server refused or that failed, by controller and verb.",
@@ -25,5 +29,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(invalidInputs, writes, writeFailures, sourcesHeld)
+	metrics.Registry.MustRegister(invalidInputs, writes, writeFailures, sourcesHeld, rollouts)
 }

@@ -68,6 +68,8 @@ type sourceEntry struct {
 type sourceValue struct {
 	missing  bool                // the object has no such data key
 	certs    []*x509.Certificate // certificates, when read as a bundle
+	digest   string              // a reload digest of the data
+	ignored  bool                // the object opted out of reloads
 	password string              // when read as a password
 	pair     *tlsPair            // when read as a key pair
 	err      error               // *badinput.Error from parsing
@@ -81,16 +83,17 @@ type tlsPair struct {
 	certPEM []byte              // tls.crt as written
 }
 
-// parser parses what it needs of an object's data; data returns one key.
+// parser parses what it needs of an object's data (a Secret or ConfigMap
+// read whole).
 type parser struct {
 	id    string // what it parses, unique per object: "bundle:ca.crt"
-	parse func(data func(key string) ([]byte, bool)) sourceValue
+	parse func(obj client.Object) sourceValue
 }
 
 // one parses the one data key with parse; a missing key is missing.
 func one(kind, key string, parse func([]byte) sourceValue) parser {
-	return parser{id: kind + ":" + key, parse: func(data func(string) ([]byte, bool)) sourceValue {
-		v, ok := data(key)
+	return parser{id: kind + ":" + key, parse: func(obj client.Object) sourceValue {
+		v, ok := dataOf(obj, key)
 		if !ok {
 			return sourceValue{missing: true}
 		}
@@ -99,7 +102,8 @@ func one(kind, key string, parse func([]byte) sourceValue) parser {
 }
 
 // pairParser reads tls.crt, tls.key and ca.crt of a TLS Secret.
-var pairParser = parser{id: "pair", parse: func(data func(string) ([]byte, bool)) sourceValue {
+var pairParser = parser{id: "pair", parse: func(obj client.Object) sourceValue {
+	data := func(key string) ([]byte, bool) { return dataOf(obj, key) }
 	certPEM, okCert := data(annotations.TLSCertKey)
 	keyPEM, okKey := data(annotations.TLSKeyKey)
 	if !okCert || !okKey {
@@ -316,7 +320,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 				annotations.NotSharedMessage(rd.feature, ref.Namespace, rd.readerNS, access))
 		}
 	}
-	v := p.parse(func(key string) ([]byte, bool) { return dataOf(obj, key) })
+	v := p.parse(obj)
 	r.store(k, rv, p.id, v)
 	return v, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	routev1 "github.com/openshift/api/route/v1"
 	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -42,6 +43,9 @@ type managerFlags struct {
 	burst                   int
 	concurrency             int
 	pprofAddr               string
+	reloadWindow            time.Duration
+	reloadRate              float64
+	reloadBurst             int
 	zap                     zap.Options
 }
 
@@ -58,6 +62,9 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.Float32Var(&f.qps, "kube-api-qps", 1000, "client-side limit of API requests per second (the API server's priority and fairness applies too)")
 	fs.IntVar(&f.burst, "kube-api-burst", 2000, "client-side burst of API requests")
 	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 16, "objects each controller works on at once")
+	fs.DurationVar(&f.reloadWindow, "reload-window", time.Second, "changes of a workload's referenced Secrets and ConfigMaps within this window give one rollout")
+	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
+	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
@@ -152,6 +159,12 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	}
 	if err := (&controllers.IngressReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}).SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 		return fmt.Errorf("set up Ingress controller: %w", err)
+	}
+	reloads := &controllers.Reloads{Window: f.reloadWindow, Limiter: rate.NewLimiter(rate.Limit(f.reloadRate), f.reloadBurst)}
+	for _, r := range controllers.NewReloadReconcilers(mgr.GetClient(), sources, recorder, clock.RealClock{}, reloads) {
+		if err := r.SetupWithManager(ctx, mgr, f.concurrency); err != nil {
+			return fmt.Errorf("set up reload: %w", err)
+		}
 	}
 	// Routes: once the API server serves them, now or later.
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)

@@ -143,7 +143,9 @@ func (c *Cluster) startControllerManager() error {
 	if _, err := os.Stat(kcm); err != nil {
 		return fmt.Errorf("kube-controller-manager not found in %s: run `make tools`", c.Bin)
 	}
-	kubeconfig, err := c.WriteKubeconfig("system:kube-controller-manager", nil)
+	// system:masters: with --use-service-account-credentials=false the
+	// controllers act as this user, whose own role lacks their rights.
+	kubeconfig, err := c.WriteKubeconfig("system:kube-controller-manager", []string{"system:masters"})
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func (c *Cluster) startControllerManager() error {
 		"--kubeconfig="+kubeconfig,
 		"--authentication-kubeconfig="+kubeconfig,
 		"--authorization-kubeconfig="+kubeconfig,
-		"--controllers=garbagecollector,namespace,serviceaccount-token",
+		"--controllers=garbagecollector,namespace,serviceaccount-token,deployment,replicaset,statefulset,daemonset",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",

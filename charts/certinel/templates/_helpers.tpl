@@ -148,6 +148,12 @@ Keep in sync with config/rbac/role.yaml.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "patch"]
+# certinel: reload (certinel.io/reload*): watch workloads (the cache keeps
+# no pod template of those without a certinel annotation) and patch the
+# config-hash annotations of their metadata and pod template.
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get", "list", "watch", "patch"]
 # certinel: Normal/Warning Events on annotated Secrets (KeystoresUpdated,
 # bad input); the manager's recorder writes events.k8s.io/v1 Events.
 - apiGroups: ["events.k8s.io"]

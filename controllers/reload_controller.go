@@ -1,0 +1,375 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"golang.org/x/time/rate"
+
+	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/keystore"
+	"github.com/certinel/certinel/pkg/ownership"
+	"github.com/certinel/certinel/pkg/reload"
+)
+
+// Event reasons of reload.
+const (
+	ReasonRolloutTriggered = "RolloutTriggered"
+	ReasonRolloutHeld      = "RolloutHeld"
+	ReasonBaselineRecorded = "ReloadBaselineRecorded"
+)
+
+// reloadIndex maps a workload to the objects its pods read: "secret:name",
+// "configmap:name" (same namespace).
+const reloadIndex = "certinel.io/reload-references"
+
+// workloadKind is one kind of workload that reload rolls.
+type workloadKind struct {
+	name     string
+	newObj   func() client.Object
+	newList  func() client.ObjectList
+	template func(client.Object) *corev1.PodTemplateSpec
+}
+
+var workloadKinds = []workloadKind{
+	{"deployment", func() client.Object { return &appsv1.Deployment{} }, func() client.ObjectList { return &appsv1.DeploymentList{} },
+		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.Deployment).Spec.Template }},
+	{"statefulset", func() client.Object { return &appsv1.StatefulSet{} }, func() client.ObjectList { return &appsv1.StatefulSetList{} },
+		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.StatefulSet).Spec.Template }},
+	{"daemonset", func() client.Object { return &appsv1.DaemonSet{} }, func() client.ObjectList { return &appsv1.DaemonSetList{} },
+		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.DaemonSet).Spec.Template }},
+}
+
+// Reloads is what the reload controllers of every kind share: the rollout
+// rate limit and the coalescing window.
+type Reloads struct {
+	Window  time.Duration
+	Limiter *rate.Limiter
+}
+
+// ReloadReconciler rolls the workloads of one kind whose referenced Secrets
+// or ConfigMaps changed (section 4 of the contract), by setting the
+// pod-template annotation certinel.io/config-hash. The baseline hash is
+// kept on the workload's own metadata, so opting in, a restart or a leader
+// change rolls nothing, and a change made while certinel was down is caught
+// up once.
+type ReloadReconciler struct {
+	Client   client.Client
+	Sources  *SourceReader
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	Shared   *Reloads
+	kind     workloadKind
+
+	mu   sync.Mutex
+	seen map[types.NamespacedName]*workloadSeen
+}
+
+// workloadSeen is what this process saw of one workload: when the data and
+// the pod template last changed, to coalesce and to recognise Helm-style
+// upgrades. After a restart it is unknown, and a pending change rolls at once.
+type workloadSeen struct {
+	current           string
+	changedAt         time.Time
+	generation        int64
+	templateChangedAt time.Time
+}
+
+// NewReloadReconcilers returns one reconciler per workload kind.
+func NewReloadReconcilers(c client.Client, sources *SourceReader, rec events.EventRecorder, clk clock.PassiveClock, shared *Reloads) []*ReloadReconciler {
+	var out []*ReloadReconciler
+	for _, k := range workloadKinds {
+		out = append(out, &ReloadReconciler{Client: c, Sources: sources, Recorder: rec, Clock: clk, Shared: shared, kind: k})
+	}
+	return out
+}
+
+func (r *ReloadReconciler) name() string { return "reload-" + r.kind.name }
+
+// Reconcile decides whether one workload rolls.
+func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rd := r.Sources.begin(r.name()+":"+req.String(), req.Namespace, "a referenced object")
+	defer rd.done()
+	obj := r.kind.newObj()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil || obj.GetDeletionTimestamp() != nil {
+		r.forget(req.NamespacedName)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	spec, asks, err := reload.ParseSpec(obj.GetAnnotations())
+	if err != nil {
+		return r.invalid(ctx, obj, err)
+	}
+	if !asks {
+		r.forget(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	refs := reload.References(spec, r.kind.template(obj).Spec)
+	digests := map[string]string{}
+	pending := ""
+	for _, ref := range refs {
+		v, err := rd.read(ctx, annotations.SourceRef{Kind: ref.Kind, Namespace: obj.GetNamespace(), Name: ref.Name, Key: ref.Key},
+			annotations.Everything, ref.String(), digestParser(ref))
+		if err != nil {
+			var missing *sourceMissing
+			if errors.As(err, &missing) {
+				continue // absent: the pods see it absent too
+			}
+			return r.invalid(ctx, obj, err)
+		}
+		if v.ignored {
+			continue
+		}
+		digests[ref.String()] = v.digest
+		if ref.Kind == annotations.SecretSource && pending == "" && r.keystoresPending(ctx, rd, obj.GetNamespace(), ref.Name) {
+			pending = ref.Name
+		}
+	}
+	current := reload.Hash(refs, func(ref reload.Ref) (map[string][]byte, bool) {
+		d, ok := digests[ref.String()]
+		if !ok {
+			return nil, false
+		}
+		key := ref.Key
+		if key == "" {
+			key = "*"
+		}
+		return map[string][]byte{key: []byte(d)}, true
+	})
+	now := r.Clock.Now()
+	seen := r.observe(req.NamespacedName, current, obj.GetGeneration(), now)
+	action := reload.Decide(reload.Decision{
+		Now: now, Current: current, Baseline: reload.Baseline(obj.GetAnnotations()),
+		ChangedAt: seen.changedAt, TemplateChangedAt: seen.templateChangedAt,
+		Window: r.Shared.Window, KeystoresPending: pending != "",
+	})
+	switch action.Verb {
+	case reload.Nothing:
+		return ctrl.Result{}, nil
+	case reload.RecordBaseline:
+		if err := r.patch(ctx, obj, current, false); err != nil {
+			return r.invalid(ctx, obj, err)
+		}
+		r.event(obj, corev1.EventTypeNormal, ReasonBaselineRecorded, "Record", "recorded the hash of the referenced data; its next change rolls the pods")
+		return ctrl.Result{}, nil
+	case reload.Wait:
+		if pending != "" {
+			rollouts.WithLabelValues(r.kind.name, "held-keystores").Inc()
+			r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", "waiting for the keystores of Secret "+pending+" to match its certificate before rolling")
+			return ctrl.Result{}, nil // the keystore write wakes this workload
+		}
+		return ctrl.Result{RequeueAfter: action.Until.Sub(now)}, nil
+	}
+	if res := r.Shared.Limiter.Reserve(); !res.OK() || res.Delay() > 0 {
+		delay := time.Second
+		if res.OK() {
+			delay = res.Delay()
+			res.Cancel()
+		}
+		rollouts.WithLabelValues(r.kind.name, "held-rate-limit").Inc()
+		r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", fmt.Sprintf("rollouts are rate-limited (--reload-rate); rolling in %s", delay.Round(time.Millisecond)))
+		return ctrl.Result{RequeueAfter: delay}, nil
+	}
+	if err := r.patch(ctx, obj, current, true); err != nil {
+		rollouts.WithLabelValues(r.kind.name, "failed").Inc()
+		return r.invalid(ctx, obj, err)
+	}
+	rollouts.WithLabelValues(r.kind.name, "rolled").Inc()
+	var names []string
+	for _, ref := range refs {
+		names = append(names, ref.String())
+	}
+	r.event(obj, corev1.EventTypeNormal, ReasonRolloutTriggered, "Roll", "the data of "+strings.Join(names, ", ")+" changed")
+	logf.FromContext(ctx).Info("rolled workload", "references", names)
+	return ctrl.Result{}, nil
+}
+
+// digestParser keeps, of a referenced object, only the reload digest of
+// what ref counts (one key or all), and whether it opted out of reloads.
+func digestParser(ref reload.Ref) parser {
+	return parser{id: "reload:" + ref.Key, parse: func(obj client.Object) sourceValue {
+		if ignored, _ := reload.Ignored(obj.GetAnnotations()); ignored {
+			return sourceValue{ignored: true}
+		}
+		var data map[string][]byte
+		switch o := obj.(type) {
+		case *corev1.Secret:
+			data = o.Data
+		case *corev1.ConfigMap:
+			data = reload.ConfigMapData(o)
+		}
+		return sourceValue{digest: reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })}
+	}}
+}
+
+// keystoresPending reports a Secret that asks for keystores whose stores
+// do not yet match its certificate, password and sources: certinel is
+// about to rewrite them, and pods started now would read the old ones.
+func (r *ReloadReconciler) keystoresPending(ctx context.Context, rd *sourceReads, ns, name string) bool {
+	var s corev1.Secret
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil || isTrimmed(&s) {
+		return false
+	}
+	spec, err := annotations.ParseKeystoreSpec(ns, s.Annotations)
+	if err != nil || !spec.Enabled() {
+		return false
+	}
+	in, err := keystoreInputs(ctx, rd, &s, spec)
+	if err != nil {
+		return false // bad input: no keystore is coming
+	}
+	plan, err := keystore.NewPlan(in)
+	if err != nil {
+		return false
+	}
+	out := &s
+	if spec.Target != "" {
+		var t corev1.Secret
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: spec.Target}, &t); err != nil {
+			return true // the target is about to be created
+		}
+		out = &t
+	}
+	return !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys)
+}
+
+// observe records what this reconcile saw and returns what is known.
+func (r *ReloadReconciler) observe(key types.NamespacedName, current string, generation int64, now time.Time) workloadSeen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[types.NamespacedName]*workloadSeen{}
+	}
+	s, ok := r.seen[key]
+	if !ok {
+		s = &workloadSeen{current: current, generation: generation}
+		r.seen[key] = s
+		return *s
+	}
+	if s.current != current {
+		s.current, s.changedAt = current, now
+	}
+	if s.generation != generation {
+		s.generation, s.templateChangedAt = generation, now
+	}
+	return *s
+}
+
+func (r *ReloadReconciler) forget(key types.NamespacedName) {
+	r.mu.Lock()
+	delete(r.seen, key)
+	r.mu.Unlock()
+}
+
+// patch records hash as the workload's baseline, and with roll sets it on
+// the pod template too, which rolls the pods: one merge patch under an
+// optimistic lock, touching nothing else.
+func (r *ReloadReconciler) patch(ctx context.Context, obj client.Object, hash string, roll bool) error {
+	base := obj.DeepCopyObject().(client.Object)
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotations.ConfigHash] = hash
+	obj.SetAnnotations(ann)
+	if roll {
+		t := r.kind.template(obj)
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		t.Annotations[annotations.ConfigHash] = hash
+	}
+	verb := "patch"
+	if err := r.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		writeFailures.WithLabelValues(r.name(), verb).Inc()
+		return refusedWrite(err, r.kind.name+" "+obj.GetName())
+	}
+	writes.WithLabelValues(r.name(), verb).Inc()
+	return nil
+}
+
+func (r *ReloadReconciler) invalid(ctx context.Context, obj client.Object, err error) (ctrl.Result, error) {
+	e, ok := badinput.As(err)
+	if !ok {
+		return ctrl.Result{}, err
+	}
+	invalidInputs.WithLabelValues(r.name(), e.Reason).Inc()
+	logf.FromContext(ctx).Info("cannot reload: bad input", "reason", e.Reason, "message", e.Message)
+	r.event(obj, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
+	return ctrl.Result{}, nil
+}
+
+func (r *ReloadReconciler) event(obj client.Object, eventType, reason, action, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", badinput.Truncate(note))
+	}
+}
+
+// SetupWithManager registers the reference index and the watches.
+func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(r.name()).
+		For(r.kind.newObj()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
+		Complete(r)
+}
+
+func (r *ReloadReconciler) indexReferences(obj client.Object) []string {
+	spec, asks, err := reload.ParseSpec(obj.GetAnnotations())
+	if err != nil || !asks {
+		return nil
+	}
+	var out []string
+	for _, ref := range reload.References(spec, r.kind.template(obj).Spec) {
+		out = append(out, string(ref.Kind)+":"+ref.Name)
+	}
+	return out
+}
+
+// readers maps a Secret or ConfigMap to the workloads of this kind that
+// read it (an object that opted out counts for nothing in their hash).
+func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		list := r.kind.newList()
+		if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{reloadIndex: string(kind) + ":" + obj.GetName()}); err != nil {
+			logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
+			return nil
+		}
+		var reqs []reconcile.Request
+		_ = forEachItem(list, func(o client.Object) { reqs = append(reqs, request(o.GetNamespace(), o.GetName())) })
+		return reqs
+	}
+}
+
+// forEachItem calls fn with every item of list.
+func forEachItem(list client.ObjectList, fn func(client.Object)) error {
+	return meta.EachListItem(list, func(o runtime.Object) error {
+		if c, ok := o.(client.Object); ok {
+			fn(c)
+		}
+		return nil
+	})
+}
