@@ -37,10 +37,11 @@ demo: tools deps ## start a local control plane and certinel, annotate a Secret,
 	go run ./e2e/demo $(DEMO_FLAGS)
 
 .PHONY: bench
-bench: tools ## keystore micro-benchmarks, then 1000 Secrets, 1000 Routes and a CA rotation into 1000 ConfigMaps against a local API server
+bench: tools ## keystore micro-benchmarks, then 1000 Secrets, 1000 Routes, a CA rotation into 1000 ConfigMaps and 1000 reloaded Deployments against a local API server
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 	go run ./e2e/bench $(BENCH_FLAGS)
 	go run ./e2e/bench -scenario routes -out .bench/routes.txt $(BENCH_FLAGS)
+	go run ./e2e/bench -scenario reload -out .bench/reload.txt $(BENCH_FLAGS)
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

@@ -64,6 +64,36 @@ var workloadKinds = []workloadKind{
 type Reloads struct {
 	Window  time.Duration
 	Limiter *rate.Limiter
+
+	mu       sync.Mutex
+	reserved map[types.NamespacedName]time.Time // workload → when its turn comes
+}
+
+// turn returns how long the workload must still wait for its rollout under
+// the rate limit (0: roll now), and whether it was already waiting. A
+// workload takes one place in the queue, however often it is reconciled.
+func (s *Reloads) turn(key types.NamespacedName, now time.Time) (wait time.Duration, held bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.reserved[key]; ok {
+		if !now.Before(at) {
+			delete(s.reserved, key)
+			return 0, true
+		}
+		return at.Sub(now), true
+	}
+	res := s.Limiter.ReserveN(now, 1)
+	if !res.OK() {
+		return time.Second, false
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		if s.reserved == nil {
+			s.reserved = map[types.NamespacedName]time.Time{}
+		}
+		s.reserved[key] = now.Add(d)
+		return d, false
+	}
+	return 0, false
 }
 
 // ReloadReconciler rolls the workloads of one kind whose referenced Secrets
@@ -172,21 +202,20 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	case reload.Wait:
 		if pending != "" {
-			rollouts.WithLabelValues(r.kind.name, "held-keystores").Inc()
-			r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", "waiting for the keystores of Secret "+pending+" to match its certificate before rolling")
+			if reload.Baseline(obj.GetAnnotations()) != "" { // not the first sight: a rollout is held
+				rollouts.WithLabelValues(r.kind.name, "held-keystores").Inc()
+				r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", "waiting for the keystores of Secret "+pending+" to match its certificate before rolling")
+			}
 			return ctrl.Result{}, nil // the keystore write wakes this workload
 		}
 		return ctrl.Result{RequeueAfter: action.Until.Sub(now)}, nil
 	}
-	if res := r.Shared.Limiter.Reserve(); !res.OK() || res.Delay() > 0 {
-		delay := time.Second
-		if res.OK() {
-			delay = res.Delay()
-			res.Cancel()
+	if wait, held := r.Shared.turn(req.NamespacedName, now); wait > 0 {
+		if !held {
+			rollouts.WithLabelValues(r.kind.name, "held-rate-limit").Inc()
+			r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", fmt.Sprintf("rollouts are rate-limited (--reload-rate); rolling in %s", wait.Round(time.Millisecond)))
 		}
-		rollouts.WithLabelValues(r.kind.name, "held-rate-limit").Inc()
-		r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", fmt.Sprintf("rollouts are rate-limited (--reload-rate); rolling in %s", delay.Round(time.Millisecond)))
-		return ctrl.Result{RequeueAfter: delay}, nil
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if err := r.patch(ctx, obj, current, true); err != nil {
 		rollouts.WithLabelValues(r.kind.name, "failed").Inc()
@@ -277,6 +306,9 @@ func (r *ReloadReconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	delete(r.seen, key)
 	r.mu.Unlock()
+	r.Shared.mu.Lock()
+	delete(r.Shared.reserved, key)
+	r.Shared.mu.Unlock()
 }
 
 // patch records hash as the workload's baseline, and with roll sets it on

@@ -243,3 +243,24 @@ spec:
 		})
 	}
 }
+
+// A Helm-style upgrade changes a ConfigMap and its Deployment's pod
+// template together: the Deployment's own rollout already reads the new
+// data, and certinel rolls nothing more.
+func TestReloadHelmUpgrade(t *testing.T) {
+	ns := namespace(t)
+	release := func(version string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: %s}
+data: {version: %q}
+---
+`, ns, version) + deploymentYAML(ns, "web", map[string]string{"certinel.io/reload-configmaps": "settings"},
+			fmt.Sprintf("      containers: [{name: app, image: registry.example/app:%s, envFrom: [{configMapRef: {name: settings}}]}]\n", version))
+	}
+	kubectl(t, release("1"), "apply", "-f", "-")
+	waitBaseline(t, ns, "web")
+	waitReplicaSets(t, ns, "web", 1)
+	kubectl(t, release("2"), "apply", "-f", "-")
+	waitReplicaSets(t, ns, "web", 2) // the upgrade's own rollout, and no second one
+}

@@ -34,7 +34,7 @@ func main() {
 	unrelatedTLS := flag.Int("unrelated-tls", 0, "unannotated kubernetes.io/tls Secrets created as well, each with a ca.crt of -unrelated-ca-kib KiB")
 	unrelatedCAKiB := flag.Int("unrelated-ca-kib", 500, "size of the ca.crt of each -unrelated-tls Secret")
 	hostile := flag.Bool("hostile", false, "after the rest, one Secret whose truststore-sources name 100 Secrets of 900 KiB each: certinel's RSS before, while read, and 60 s after the Secret is deleted")
-	scenario := flag.String("scenario", "keystores", "keystores (the default report), routes (1000 Routes reading their TLS Secrets; with -inject 1000 ConfigMaps following a CA rotation)")
+	scenario := flag.String("scenario", "keystores", "keystores (the default report), routes (1000 Routes reading their TLS Secrets; with -inject 1000 ConfigMaps following a CA rotation), reload (1000 Deployments: one renewal timed to its rollout, then a renewal storm)")
 	inject := flag.Int("inject", 1000, "with -scenario routes: ConfigMaps reading one CA Secret, timed through a CA rotation (0: none)")
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
@@ -80,6 +80,10 @@ func run(o options) (string, error) {
 	c := cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		return "", err
+	}
+	if o.scenario == "reload" {
+		err := reloadScenario(ctx, c, bin, cluster.Kubeconfig, cluster.Dir, n, &r)
+		return r.String(), err
 	}
 	if o.scenario == "routes" {
 		if err := routesScenario(ctx, c, bin, cluster.Kubeconfig, cluster.Dir, n, quiet, &r); err != nil {

@@ -66,10 +66,11 @@ type Action struct {
 // Decide says what to do with a workload whose referenced data hashes to
 // in.Current, so that one change gives one rollout:
 //   - Nothing when Current is the baseline;
+//   - Wait, until the next event, while keystores are pending: the Secret
+//     is not consistent yet, and its rewrite is one more change (also
+//     before the first baseline, which would otherwise miss the rewrite);
 //   - RecordBaseline when there is no baseline yet: opting in, a restart or
 //     a new leader never rolls pods by itself;
-//   - Wait, until the next event, while keystores are pending: the Secret
-//     is not consistent yet, and its rewrite is one more change;
 //   - RecordBaseline when the pod template changed after the data did,
 //     within the window (a Helm upgrade that changes a ConfigMap and the
 //     Deployment together): the new pods already see the new data. Both
@@ -85,10 +86,12 @@ func Decide(in Decision) Action {
 	switch {
 	case in.Current == in.Baseline:
 		return Action{Verb: Nothing}
+	case in.KeystoresPending:
+		// Also before the first baseline: certinel is about to write the
+		// keystores, and a baseline recorded now would roll once more.
+		return Action{Verb: Wait}
 	case in.Baseline == "":
 		return Action{Verb: RecordBaseline}
-	case in.KeystoresPending:
-		return Action{Verb: Wait}
 	}
 	window := in.Window
 	if window <= 0 {

@@ -30,9 +30,9 @@ func TestDecide(t *testing.T) {
 			in:   Decision{Now: t0, Current: cur, ChangedAt: t0.Add(-100 * ms)},
 			want: Action{Verb: RecordBaseline},
 		},
-		"first sight with keystores pending records": {
+		"first sight with keystores pending waits for them": {
 			in:   Decision{Now: t0, Current: cur, KeystoresPending: true},
-			want: Action{Verb: RecordBaseline},
+			want: Action{Verb: Wait},
 		},
 		"a change just seen waits for the window": {
 			in:   Decision{Now: t0, Current: cur, Baseline: old, ChangedAt: t0},
