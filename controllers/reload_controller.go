@@ -2,6 +2,9 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,13 +69,21 @@ type Reloads struct {
 	Limiter *rate.Limiter
 
 	mu       sync.Mutex
-	reserved map[types.NamespacedName]time.Time // workload → when its turn comes
+	reserved map[workloadKey]time.Time // workload → when its turn comes
+}
+
+// release gives up the place a workload held in the queue (it rolls no
+// more, or is gone).
+func (s *Reloads) release(key workloadKey) {
+	s.mu.Lock()
+	delete(s.reserved, key)
+	s.mu.Unlock()
 }
 
 // turn returns how long the workload must still wait for its rollout under
 // the rate limit (0: roll now), and whether it was already waiting. A
 // workload takes one place in the queue, however often it is reconciled.
-func (s *Reloads) turn(key types.NamespacedName, now time.Time) (wait time.Duration, held bool) {
+func (s *Reloads) turn(key workloadKey, now time.Time) (wait time.Duration, held bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if at, ok := s.reserved[key]; ok {
@@ -88,7 +99,7 @@ func (s *Reloads) turn(key types.NamespacedName, now time.Time) (wait time.Durat
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		if s.reserved == nil {
-			s.reserved = map[types.NamespacedName]time.Time{}
+			s.reserved = map[workloadKey]time.Time{}
 		}
 		s.reserved[key] = now.Add(d)
 		return d, false
@@ -111,7 +122,7 @@ type ReloadReconciler struct {
 	kind     workloadKind
 
 	mu   sync.Mutex
-	seen map[types.NamespacedName]*workloadSeen
+	seen map[workloadKey]*workloadSeen
 }
 
 // workloadSeen is what this process saw of one workload: when the data and
@@ -120,9 +131,20 @@ type ReloadReconciler struct {
 type workloadSeen struct {
 	current           string
 	changedAt         time.Time
-	generation        int64
+	template          string
 	templateChangedAt time.Time
+	pendingSince      time.Time         // since when keystores are pending
+	atBaseline        map[string]string // per-reference digests at the last baseline
 }
+
+// workloadKey names a workload of a kind.
+type workloadKey struct {
+	kind string
+	types.NamespacedName
+}
+
+// keystoreGrace bounds how long keystores that do not come hold a rollout.
+const keystoreGrace = 30 * time.Second
 
 // NewReloadReconcilers returns one reconciler per workload kind.
 func NewReloadReconcilers(c client.Client, sources *SourceReader, rec events.EventRecorder, clk clock.PassiveClock, shared *Reloads) []*ReloadReconciler {
@@ -141,7 +163,7 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	defer rd.done()
 	obj := r.kind.newObj()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil || obj.GetDeletionTimestamp() != nil {
-		r.forget(req.NamespacedName)
+		r.forget(workloadKey{r.kind.name, req.NamespacedName})
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	spec, asks, err := reload.ParseSpec(obj.GetAnnotations())
@@ -149,11 +171,11 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return r.invalid(ctx, obj, err)
 	}
 	if !asks {
-		r.forget(req.NamespacedName)
+		r.forget(workloadKey{r.kind.name, req.NamespacedName})
 		return ctrl.Result{}, nil
 	}
 	refs := reload.References(spec, r.kind.template(obj).Spec)
-	digests := map[string]string{}
+	digests, ignored := map[string]string{}, map[string]bool{}
 	pending := ""
 	for _, ref := range refs {
 		v, err := rd.read(ctx, annotations.SourceRef{Kind: ref.Kind, Namespace: obj.GetNamespace(), Name: ref.Name, Key: ref.Key},
@@ -165,11 +187,8 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			}
 			return r.invalid(ctx, obj, err)
 		}
-		if v.ignored {
-			continue
-		}
-		digests[ref.String()] = v.digest
-		if ref.Kind == annotations.SecretSource && pending == "" && r.keystoresPending(ctx, rd, obj.GetNamespace(), ref.Name) {
+		digests[ref.String()], ignored[ref.String()] = v.digest, v.ignored
+		if ref.Kind == annotations.SecretSource && !v.ignored && pending == "" && r.keystoresPending(ctx, rd, obj.GetNamespace(), ref.Name) {
 			pending = ref.Name
 		}
 	}
@@ -185,12 +204,25 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return map[string][]byte{key: []byte(d)}, true
 	})
 	now := r.Clock.Now()
-	seen := r.observe(req.NamespacedName, current, obj.GetGeneration(), now)
+	key := workloadKey{r.kind.name, req.NamespacedName}
+	seen := r.observe(key, current, templateHash(r.kind.template(obj)), digests, pending != "", now)
+	baseline := reload.Baseline(obj.GetAnnotations())
+	// Keystores that do not come within keystoreGrace (the keystore
+	// controller refused them, or is down) hold nothing any more.
+	keystoresPending := pending != "" && now.Sub(seen.pendingSince) < keystoreGrace
 	action := reload.Decide(reload.Decision{
-		Now: now, Current: current, Baseline: reload.Baseline(obj.GetAnnotations()),
+		Now: now, Current: current, Baseline: baseline,
 		ChangedAt: seen.changedAt, TemplateChangedAt: seen.templateChangedAt,
-		Window: r.Shared.Window, KeystoresPending: pending != "",
+		Window: r.Shared.Window, KeystoresPending: keystoresPending,
 	})
+	// Changes of objects with reload-ignore alone never roll: the data the
+	// pods were started with differs only there.
+	if action.Verb == reload.Roll && seen.atBaseline != nil && onlyIgnored(seen.atBaseline, digests, ignored) {
+		action = reload.Action{Verb: reload.RecordBaseline}
+	}
+	if action.Verb != reload.Roll {
+		r.Shared.release(key)
+	}
 	switch action.Verb {
 	case reload.Nothing:
 		return ctrl.Result{}, nil
@@ -198,19 +230,21 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if err := r.patch(ctx, obj, current, false); err != nil {
 			return r.invalid(ctx, obj, err)
 		}
+		r.atBaseline(key, digests)
 		r.event(obj, corev1.EventTypeNormal, ReasonBaselineRecorded, "Record", "recorded the hash of the referenced data; its next change rolls the pods")
 		return ctrl.Result{}, nil
 	case reload.Wait:
-		if pending != "" {
-			if reload.Baseline(obj.GetAnnotations()) != "" { // not the first sight: a rollout is held
+		if keystoresPending {
+			if baseline != "" && seen.pendingSince.Equal(now) { // a rollout is held, said once
 				rollouts.WithLabelValues(r.kind.name, "held-keystores").Inc()
 				r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", "waiting for the keystores of Secret "+pending+" to match its certificate before rolling")
 			}
-			return ctrl.Result{}, nil // the keystore write wakes this workload
+			// The keystore write wakes this workload; the requeue bounds the wait.
+			return ctrl.Result{RequeueAfter: keystoreGrace}, nil
 		}
 		return ctrl.Result{RequeueAfter: action.Until.Sub(now)}, nil
 	}
-	if wait, held := r.Shared.turn(req.NamespacedName, now); wait > 0 {
+	if wait, held := r.Shared.turn(key, now); wait > 0 {
 		if !held {
 			rollouts.WithLabelValues(r.kind.name, "held-rate-limit").Inc()
 			r.event(obj, corev1.EventTypeNormal, ReasonRolloutHeld, "Hold", fmt.Sprintf("rollouts are rate-limited (--reload-rate); rolling in %s", wait.Round(time.Millisecond)))
@@ -222,6 +256,7 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return r.invalid(ctx, obj, err)
 	}
 	rollouts.WithLabelValues(r.kind.name, "rolled").Inc()
+	r.atBaseline(key, digests)
 	var names []string
 	for _, ref := range refs {
 		names = append(names, ref.String())
@@ -235,9 +270,7 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // what ref counts (one key or all), and whether it opted out of reloads.
 func digestParser(ref reload.Ref) parser {
 	return parser{id: "reload:" + ref.Key, parse: func(obj client.Object) sourceValue {
-		if ignored, _ := reload.Ignored(obj.GetAnnotations()); ignored {
-			return sourceValue{ignored: true}
-		}
+		ignored, _ := reload.Ignored(obj.GetAnnotations())
 		var data map[string][]byte
 		switch o := obj.(type) {
 		case *corev1.Secret:
@@ -245,7 +278,7 @@ func digestParser(ref reload.Ref) parser {
 		case *corev1.ConfigMap:
 			data = reload.ConfigMapData(o)
 		}
-		return sourceValue{digest: reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })}
+		return sourceValue{ignored: ignored, digest: reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })}
 	}}
 }
 
@@ -275,40 +308,85 @@ func (r *ReloadReconciler) keystoresPending(ctx context.Context, rd *sourceReads
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: spec.Target}, &t); err != nil {
 			return true // the target is about to be created
 		}
+		if !controlledBy(&t, &s) {
+			return false // TargetConflict: no keystore is coming
+		}
 		out = &t
+	}
+	if len(ownership.Keystores.Conflicts(out, plan.Keys)) > 0 {
+		return false // DataKeyConflict: no keystore is coming
 	}
 	return !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys)
 }
 
-// observe records what this reconcile saw and returns what is known.
-func (r *ReloadReconciler) observe(key types.NamespacedName, current string, generation int64, now time.Time) workloadSeen {
+// observe records what this reconcile saw and returns what is known. The
+// pod template is compared through its hash without certinel's own
+// annotation, so scaling or certinel's rollout is no template change.
+func (r *ReloadReconciler) observe(key workloadKey, current, template string, digests map[string]string, pending bool, now time.Time) workloadSeen {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
-		r.seen = map[types.NamespacedName]*workloadSeen{}
+		r.seen = map[workloadKey]*workloadSeen{}
 	}
 	s, ok := r.seen[key]
 	if !ok {
-		s = &workloadSeen{current: current, generation: generation}
+		s = &workloadSeen{current: current, template: template}
 		r.seen[key] = s
-		return *s
 	}
 	if s.current != current {
 		s.current, s.changedAt = current, now
 	}
-	if s.generation != generation {
-		s.generation, s.templateChangedAt = generation, now
+	if s.template != template {
+		s.template, s.templateChangedAt = template, now
+	}
+	switch {
+	case !pending:
+		s.pendingSince = time.Time{}
+	case s.pendingSince.IsZero():
+		s.pendingSince = now
 	}
 	return *s
 }
 
-func (r *ReloadReconciler) forget(key types.NamespacedName) {
+// atBaseline records the per-reference digests the baseline stands for.
+func (r *ReloadReconciler) atBaseline(key workloadKey, digests map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.seen[key]; ok {
+		s.atBaseline = digests
+	}
+}
+
+// onlyIgnored reports whether every reference whose digest differs from
+// the baseline's is of an object with reload-ignore.
+func onlyIgnored(base, digests map[string]string, ignored map[string]bool) bool {
+	for ref, d := range digests {
+		if base[ref] != d && !ignored[ref] {
+			return false
+		}
+	}
+	for ref := range base {
+		if _, ok := digests[ref]; !ok && !ignored[ref] {
+			return false
+		}
+	}
+	return true
+}
+
+// templateHash summarises a pod template without certinel's config-hash.
+func templateHash(t *corev1.PodTemplateSpec) string {
+	c := t.DeepCopy()
+	delete(c.Annotations, annotations.ConfigHash)
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (r *ReloadReconciler) forget(key workloadKey) {
 	r.mu.Lock()
 	delete(r.seen, key)
 	r.mu.Unlock()
-	r.Shared.mu.Lock()
-	delete(r.Shared.reserved, key)
-	r.Shared.mu.Unlock()
+	r.Shared.release(key)
 }
 
 // patch records hash as the workload's baseline, and with roll sets it on
@@ -385,13 +463,21 @@ func (r *ReloadReconciler) indexReferences(obj client.Object) []string {
 // read it (an object that opted out counts for nothing in their hash).
 func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := r.kind.newList()
-		if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{reloadIndex: string(kind) + ":" + obj.GetName()}); err != nil {
-			logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
-			return nil
+		names := []string{obj.GetName()}
+		if s, ok := obj.(*corev1.Secret); ok && isTarget(s) {
+			// The keystores of a Secret that writes them elsewhere: its
+			// readers wait for them.
+			names = append(names, ownerName(s))
 		}
 		var reqs []reconcile.Request
-		_ = forEachItem(list, func(o client.Object) { reqs = append(reqs, request(o.GetNamespace(), o.GetName())) })
+		for _, name := range names {
+			list := r.kind.newList()
+			if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{reloadIndex: string(kind) + ":" + name}); err != nil {
+				logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
+				return nil
+			}
+			_ = forEachItem(list, func(o client.Object) { reqs = append(reqs, request(o.GetNamespace(), o.GetName())) })
+		}
 		return reqs
 	}
 }

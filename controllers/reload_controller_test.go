@@ -14,9 +14,10 @@ import (
 func TestReloadsTurn(t *testing.T) {
 	s := &Reloads{Limiter: rate.NewLimiter(1, 1)}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a, b, c := types.NamespacedName{Name: "a"}, types.NamespacedName{Name: "b"}, types.NamespacedName{Name: "c"}
+	a, b, c := workloadKey{"deployment", types.NamespacedName{Name: "a"}}, workloadKey{"deployment", types.NamespacedName{Name: "b"}},
+		workloadKey{"statefulset", types.NamespacedName{Name: "b"}}
 	steps := []struct {
-		key      types.NamespacedName
+		key      workloadKey
 		at       time.Duration
 		wantWait time.Duration
 		wantHeld bool
@@ -34,5 +35,25 @@ func TestReloadsTurn(t *testing.T) {
 		if wait != st.wantWait || held != st.wantHeld {
 			t.Fatalf("step %d (%s at %v): wait %v held %t, want %v %t", i, st.key.Name, st.at, wait, held, st.wantWait, st.wantHeld)
 		}
+	}
+}
+
+func TestOnlyIgnored(t *testing.T) {
+	base := map[string]string{"secret:a": "1", "configmap:noisy": "1"}
+	ignored := map[string]bool{"configmap:noisy": true}
+	for name, tc := range map[string]struct {
+		digests map[string]string
+		want    bool
+	}{
+		"only the ignored one changed": {map[string]string{"secret:a": "1", "configmap:noisy": "2"}, true},
+		"a watched one changed too":    {map[string]string{"secret:a": "2", "configmap:noisy": "2"}, false},
+		"a watched one is gone":        {map[string]string{"configmap:noisy": "1"}, false},
+		"a watched one is new":         {map[string]string{"secret:a": "1", "configmap:noisy": "1", "secret:b": "1"}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := onlyIgnored(base, tc.digests, ignored); got != tc.want {
+				t.Errorf("onlyIgnored = %t, want %t", got, tc.want)
+			}
+		})
 	}
 }

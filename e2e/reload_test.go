@@ -187,6 +187,11 @@ func TestReloadReferences(t *testing.T) {
 	t.Run("reload-ignore", func(t *testing.T) {
 		kubectl(t, "", "-n", ns, "patch", "configmap", "noisy", "-p", `{"data":{"x":"2"}}`)
 		waitReplicaSets(t, ns, "auto", 3)
+		// adding or removing the annotation is a metadata-only change
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "noisy", "certinel.io/reload-ignore-")
+		waitReplicaSets(t, ns, "auto", 3)
+		kubectl(t, "", "-n", ns, "annotate", "configmap", "noisy", "certinel.io/reload-ignore=true")
+		waitReplicaSets(t, ns, "auto", 3)
 	})
 }
 
@@ -263,4 +268,31 @@ data: {version: %q}
 	waitReplicaSets(t, ns, "web", 1)
 	kubectl(t, release("2"), "apply", "-f", "-")
 	waitReplicaSets(t, ns, "web", 2) // the upgrade's own rollout, and no second one
+}
+
+// A Secret that writes its keystores into a target Secret: its renewal
+// rolls once, when the target holds the new keystores; a Secret whose
+// keystores certinel refuses (a key of the user's in the way) holds
+// nothing.
+func TestReloadKeystoresTargetAndConflict(t *testing.T) {
+	ns := namespace(t)
+	applyTLSSecret(t, ns, "app-tls", newTLS(t, framework.SEC1), map[string]string{annKeystores: "jks", "certinel.io/keystores-target": "app-ks"})
+	waitForKeys(t, ns, "app-ks", "keystore.jks")
+	kubectl(t, deploymentYAML(ns, "web", map[string]string{"certinel.io/reload-secrets": "app-tls"}, mountsAppTLS), "apply", "-f", "-")
+	waitBaseline(t, ns, "web")
+	waitReplicaSets(t, ns, "web", 1)
+	applyTLSSecret(t, ns, "app-tls", newTLS(t, framework.SEC1), map[string]string{annKeystores: "jks", "certinel.io/keystores-target": "app-ks"})
+	waitReplicaSets(t, ns, "web", 2)
+
+	applyTLSSecret(t, ns, "mine", newTLS(t, framework.SEC1), nil)
+	kubectl(t, "", "-n", ns, "patch", "secret", "mine", "-p", `{"stringData":{"keystore.jks":"user data"}}`)
+	kubectl(t, "", "-n", ns, "annotate", "secret", "mine", annKeystores+"=jks")
+	waitForEvent(t, ns, "mine", "DataKeyConflict")
+	kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=level=info")
+	kubectl(t, deploymentYAML(ns, "other", map[string]string{"certinel.io/reload-secrets": "mine", "certinel.io/reload-configmaps": "settings"},
+		"      containers: [{name: app, image: registry.example/app:1}]\n"), "apply", "-f", "-")
+	waitBaseline(t, ns, "other")
+	waitReplicaSets(t, ns, "other", 1)
+	kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"level":"debug"}}`)
+	waitReplicaSets(t, ns, "other", 2)
 }

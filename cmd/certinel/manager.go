@@ -75,6 +75,9 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
+	if f.reloadRate <= 0 || f.reloadBurst < 1 || f.reloadWindow < 0 {
+		return nil, fmt.Errorf("--reload-rate must be above 0, --reload-burst at least 1 and --reload-window not negative")
+	}
 	return f, nil
 }
 
