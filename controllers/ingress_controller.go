@@ -269,20 +269,11 @@ func (r *IngressReconciler) deleteMirrors(ctx context.Context, ing *networkingv1
 }
 
 func (r *IngressReconciler) invalid(ctx context.Context, ing *networkingv1.Ingress, err error) (ctrl.Result, error) {
-	e, ok := badinput.As(err)
-	if !ok {
-		return ctrl.Result{}, err
-	}
-	invalidInputs.WithLabelValues(ingressController, e.Reason).Inc()
-	logf.FromContext(ctx).Info("cannot update Ingress: bad input", "reason", e.Reason, "message", e.Message)
-	r.event(ing, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
-	return ctrl.Result{}, nil
+	return reportInvalid(ctx, r.Recorder, ingressController, ing, err)
 }
 
 func (r *IngressReconciler) event(ing *networkingv1.Ingress, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(ing, nil, eventType, reason, action, "%s", badinput.Truncate(note))
-	}
+	emit(r.Recorder, ing, eventType, reason, action, note)
 }
 
 // SetupWithManager registers the source index and the watches: the

@@ -324,20 +324,11 @@ func toUnstructured(obj client.Object, t injectTarget) (*unstructured.Unstructur
 
 // invalid reports bad input on the target; any other error is returned for a retry.
 func (r *InjectReconciler) invalid(ctx context.Context, u *unstructured.Unstructured, err error) (ctrl.Result, error) {
-	e, ok := badinput.As(err)
-	if !ok {
-		return ctrl.Result{}, err
-	}
-	invalidInputs.WithLabelValues(r.name(), e.Reason).Inc()
-	logf.FromContext(ctx).Info("cannot inject CA bundle: bad input", "reason", e.Reason, "message", e.Message)
-	r.event(u, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
-	return ctrl.Result{}, nil
+	return reportInvalid(ctx, r.Recorder, r.name(), u, err)
 }
 
 func (r *InjectReconciler) event(u *unstructured.Unstructured, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(u, nil, eventType, reason, action, "%s", badinput.Truncate(note))
-	}
+	emit(r.Recorder, u, eventType, reason, action, note)
 }
 
 // SetupWithManager registers the source index of the target kind and

@@ -337,21 +337,12 @@ func (r *KeystoreReconciler) firstPlaintextWarning(src *corev1.Secret) bool {
 // the inputs that gave the bad input ("" when not known), so that the same
 // inputs are not worked on again.
 func (r *KeystoreReconciler) invalid(ctx context.Context, src *corev1.Secret, version string, err error) (ctrl.Result, error) {
-	e, ok := badinput.As(err)
-	if !ok {
-		return ctrl.Result{}, err
-	}
-	if version != "" {
+	if _, bad := badinput.As(err); bad && version != "" {
 		r.lastBadInput.Store(client.ObjectKeyFromObject(src), version)
 	}
-	invalidInputs.WithLabelValues(keystoreController, e.Reason).Inc()
-	logf.FromContext(ctx).Info("cannot write keystores: bad input", "reason", e.Reason, "message", e.Message)
-	r.event(src, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
-	return ctrl.Result{}, nil
+	return reportInvalid(ctx, r.Recorder, keystoreController, src, err)
 }
 
 func (r *KeystoreReconciler) event(obj *corev1.Secret, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", badinput.Truncate(note))
-	}
+	emit(r.Recorder, obj, eventType, reason, action, note)
 }

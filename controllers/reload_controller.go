@@ -28,7 +28,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/certinel/certinel/pkg/annotations"
-	"github.com/certinel/certinel/pkg/badinput"
 	"github.com/certinel/certinel/pkg/keystore"
 	"github.com/certinel/certinel/pkg/ownership"
 	"github.com/certinel/certinel/pkg/reload"
@@ -417,20 +416,11 @@ func (r *ReloadReconciler) patch(ctx context.Context, obj client.Object, hash st
 }
 
 func (r *ReloadReconciler) invalid(ctx context.Context, obj client.Object, err error) (ctrl.Result, error) {
-	e, ok := badinput.As(err)
-	if !ok {
-		return ctrl.Result{}, err
-	}
-	invalidInputs.WithLabelValues(r.name(), e.Reason).Inc()
-	logf.FromContext(ctx).Info("cannot reload: bad input", "reason", e.Reason, "message", e.Message)
-	r.event(obj, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
-	return ctrl.Result{}, nil
+	return reportInvalid(ctx, r.Recorder, r.name(), obj, err)
 }
 
 func (r *ReloadReconciler) event(obj client.Object, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", badinput.Truncate(note))
-	}
+	emit(r.Recorder, obj, eventType, reason, action, note)
 }
 
 // SetupWithManager registers the reference index and the watches.

@@ -174,20 +174,11 @@ func (r *RouteReconciler) apply(ctx context.Context, rt *routev1.Route, fields m
 }
 
 func (r *RouteReconciler) invalid(ctx context.Context, rt *routev1.Route, err error) (ctrl.Result, error) {
-	e, ok := badinput.As(err)
-	if !ok {
-		return ctrl.Result{}, err
-	}
-	invalidInputs.WithLabelValues(routeController, e.Reason).Inc()
-	logf.FromContext(ctx).Info("cannot update Route: bad input", "reason", e.Reason, "message", e.Message)
-	r.event(rt, corev1.EventTypeWarning, e.Reason, "Validate", e.Message)
-	return ctrl.Result{}, nil
+	return reportInvalid(ctx, r.Recorder, routeController, rt, err)
 }
 
 func (r *RouteReconciler) event(rt *routev1.Route, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(rt, nil, eventType, reason, action, "%s", badinput.Truncate(note))
-	}
+	emit(r.Recorder, rt, eventType, reason, action, note)
 }
 
 // SetupWithManager registers the Secret index and the watches.
