@@ -133,6 +133,7 @@ type workloadSeen struct {
 	template          string
 	templateChangedAt time.Time
 	pendingSince      time.Time         // since when keystores are pending
+	differingSince    time.Time         // since when the data differs from the baseline
 	atBaseline        map[string]string // per-reference digests at the last baseline
 }
 
@@ -204,15 +205,15 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	})
 	now := r.Clock.Now()
 	key := workloadKey{r.kind.name, req.NamespacedName}
-	seen := r.observe(key, current, templateHash(r.kind.template(obj)), digests, pending != "", now)
 	baseline := reload.Baseline(obj.GetAnnotations())
+	seen := r.observe(key, current, baseline, templateHash(r.kind.template(obj)), pending != "", now)
 	// Keystores that do not come within keystoreGrace (the keystore
 	// controller refused them, or is down) hold nothing any more.
 	keystoresPending := pending != "" && now.Sub(seen.pendingSince) < keystoreGrace
 	action := reload.Decide(reload.Decision{
 		Now: now, Current: current, Baseline: baseline,
 		ChangedAt: seen.changedAt, TemplateChangedAt: seen.templateChangedAt,
-		Window: r.Shared.Window, KeystoresPending: keystoresPending,
+		Window: r.Shared.Window, KeystoresPending: keystoresPending, DifferingSince: seen.differingSince,
 	})
 	// Changes of objects with reload-ignore alone never roll: the data the
 	// pods were started with differs only there.
@@ -321,7 +322,7 @@ func (r *ReloadReconciler) keystoresPending(ctx context.Context, rd *sourceReads
 // observe records what this reconcile saw and returns what is known. The
 // pod template is compared through its hash without certinel's own
 // annotation, so scaling or certinel's rollout is no template change.
-func (r *ReloadReconciler) observe(key workloadKey, current, template string, digests map[string]string, pending bool, now time.Time) workloadSeen {
+func (r *ReloadReconciler) observe(key workloadKey, current, baseline, template string, pending bool, now time.Time) workloadSeen {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
@@ -334,6 +335,12 @@ func (r *ReloadReconciler) observe(key workloadKey, current, template string, di
 	}
 	if s.current != current {
 		s.current, s.changedAt = current, now
+	}
+	switch {
+	case current == baseline:
+		s.differingSince = time.Time{}
+	case s.differingSince.IsZero() && !s.changedAt.IsZero():
+		s.differingSince = s.changedAt
 	}
 	if s.template != template {
 		s.template, s.templateChangedAt = template, now

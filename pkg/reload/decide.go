@@ -24,7 +24,16 @@ type Decision struct {
 	// KeystoresPending is true while a referenced Secret's keystores do
 	// not match its certificate yet (certinel is about to rewrite them).
 	KeystoresPending bool
+	// DifferingSince is when the data first differed from the baseline
+	// since the last rollout; zero when unknown. Coalescing never holds a
+	// rollout more than MaxWaitWindows windows after it, so data that
+	// changes more often than once a window still rolls.
+	DifferingSince time.Time
 }
+
+// MaxWaitWindows bounds coalescing: a rollout waits at most this many
+// windows after the data first differed from the baseline.
+const MaxWaitWindows = 10
 
 // Verb is what to do with a workload.
 type Verb int
@@ -105,6 +114,13 @@ func Decide(in Decision) Action {
 		return Action{Verb: RecordBaseline}
 	}
 	if until := changed.Add(window); in.Now.Before(until) {
+		if first := in.DifferingSince; !first.IsZero() {
+			if limit := first.Add(MaxWaitWindows * window); !in.Now.Before(limit) {
+				return Action{Verb: Roll}
+			} else if limit.Before(until) {
+				until = limit
+			}
+		}
 		return Action{Verb: Wait, Until: until}
 	}
 	return Action{Verb: Roll}

@@ -34,6 +34,14 @@ func TestDecide(t *testing.T) {
 			in:   Decision{Now: t0, Current: cur, KeystoresPending: true},
 			want: Action{Verb: Wait},
 		},
+		"changes that never stop still roll after ten windows": {
+			in:   Decision{Now: t0, Current: cur, Baseline: old, ChangedAt: t0.Add(-100 * ms), DifferingSince: t0.Add(-10 * time.Second)},
+			want: Action{Verb: Roll},
+		},
+		"the wait ends at the ten-window bound": {
+			in:   Decision{Now: t0, Current: cur, Baseline: old, ChangedAt: t0, DifferingSince: t0.Add(-9500 * ms)},
+			want: Action{Verb: Wait, Until: t0.Add(500 * ms)},
+		},
 		"a change just seen waits for the window": {
 			in:   Decision{Now: t0, Current: cur, Baseline: old, ChangedAt: t0},
 			want: Action{Verb: Wait, Until: t0.Add(time.Second)},
