@@ -214,11 +214,14 @@ func (e *testEnv) takeWrites() []string {
 }
 
 // takeEvents returns the Events since the last call.
-func (e *testEnv) takeEvents() []string {
+func (e *testEnv) takeEvents() []string { return drainEvents(e.rec) }
+
+// drainEvents returns the Events rec holds and empties it.
+func drainEvents(rec *events.FakeRecorder) []string {
 	var out []string
 	for {
 		select {
-		case ev := <-e.rec.Events:
+		case ev := <-rec.Events:
 			out = append(out, ev)
 		default:
 			return out

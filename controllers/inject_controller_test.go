@@ -48,17 +48,7 @@ func (e *injectEnv) reconcile(ns, name string) reconcile.Result {
 	return res
 }
 
-func (e *injectEnv) events() []string {
-	var out []string
-	for {
-		select {
-		case ev := <-e.rec.Events:
-			out = append(out, ev)
-		default:
-			return out
-		}
-	}
-}
+func (e *injectEnv) events() []string { return drainEvents(e.rec) }
 
 func (e *injectEnv) object(ns, name string) *unstructured.Unstructured {
 	e.t.Helper()

@@ -205,13 +205,7 @@ func TestNoWritesWhenQuietOrRestarted(t *testing.T) {
 	}
 	waitInjectIdle(t)
 	for _, c := range []string{"routes", "ingresses"} {
-		testutil.Eventually(t, 30*time.Second, func() string {
-			if metric(t, "controller_runtime_reconcile_total", `controller="`+c+`"`) == 0 ||
-				metric(t, "workqueue_depth", `name="`+c+`"`) > 0 || metric(t, "controller_runtime_active_workers", `controller="`+c+`"`) > 0 {
-				return c + " busy"
-			}
-			return ""
-		})
+		waitControllerIdle(t, c, 1)
 	}
 	if after := versions(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("objects were written while quiet or across the restart:\nbefore %v\nafter  %v", before, after)

@@ -155,15 +155,26 @@ func metric(t *testing.T, name string, matchers ...string) float64 {
 // progress, so a test can then check that nothing was written.
 func waitIdle(t *testing.T, minReconciles float64) {
 	t.Helper()
-	testutil.Eventually(t, 30*time.Second, func() string {
-		done := metric(t, "controller_runtime_reconcile_total", `controller="keystores"`)
-		queued := metric(t, "workqueue_depth", `name="keystores"`)
-		active := metric(t, "controller_runtime_active_workers", `controller="keystores"`)
-		if done < minReconciles || queued > 0 || active > 0 {
-			return fmt.Sprintf("keystore controller busy: %v of %v reconciles done, %v queued, %v in progress", done, minReconciles, queued, active)
-		}
-		return ""
-	})
+	waitControllerIdle(t, "keystores", minReconciles)
+}
+
+// waitControllerIdle waits until controller has finished at least
+// minReconciles reconciles since certinel started and has nothing queued
+// or in progress.
+func waitControllerIdle(t *testing.T, controller string, minReconciles float64) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, func() string { return busy(t, controller, minReconciles) })
+}
+
+// busy says why controller is not idle, or "".
+func busy(t *testing.T, controller string, minReconciles float64) string {
+	done := metric(t, "controller_runtime_reconcile_total", `controller="`+controller+`"`)
+	queued := metric(t, "workqueue_depth", `name="`+controller+`"`)
+	active := metric(t, "controller_runtime_active_workers", `controller="`+controller+`"`)
+	if done < minReconciles || queued > 0 || active > 0 {
+		return fmt.Sprintf("controller %s busy: %v of %v reconciles done, %v queued, %v in progress", controller, done, minReconciles, queued, active)
+	}
+	return ""
 }
 
 // annotatedSecrets counts the Secrets in the cluster that ask for keystores

@@ -88,13 +88,7 @@ func TestRouteFromSecret(t *testing.T) {
 		if err := certinel.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		testutil.Eventually(t, 30*time.Second, func() string {
-			if metric(t, "controller_runtime_reconcile_total", `controller="routes"`) == 0 ||
-				metric(t, "workqueue_depth", `name="routes"`) > 0 || metric(t, "controller_runtime_active_workers", `controller="routes"`) > 0 {
-				return "Route controller busy"
-			}
-			return ""
-		})
+		waitControllerIdle(t, "routes", 1)
 		if got := getRoute(t, ns, "web").ResourceVersion; got != rt.ResourceVersion {
 			t.Errorf("the Route was written: resourceVersion %s → %s", rt.ResourceVersion, got)
 		}
