@@ -6,6 +6,19 @@ import (
 	"github.com/certinel/certinel/pkg/badinput"
 )
 
+// recordWrite counts one write of controller: certinel_writes_total when it
+// succeeded, certinel_write_failures_total when not; an error that
+// retrying cannot fix becomes bad input (refusedWrite). what names the
+// object in messages ("Secret app-tls").
+func recordWrite(controller, verb, what string, err error) error {
+	if err != nil {
+		writeFailures.WithLabelValues(controller, verb).Inc()
+		return refusedWrite(err, what)
+	}
+	writes.WithLabelValues(controller, verb).Inc()
+	return nil
+}
+
 // refusedWrite turns an API error that retrying cannot fix into bad input,
 // so that it becomes a Warning Event and a count instead of an endless
 // retry: the object is invalid (422), too large (413), or malformed (400).

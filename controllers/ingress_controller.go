@@ -171,12 +171,7 @@ func (r *IngressReconciler) release(ctx context.Context, ing *networkingv1.Ingre
 
 func (r *IngressReconciler) patch(ctx context.Context, ing, base *networkingv1.Ingress) error {
 	err := r.Client.Patch(ctx, ing, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-	if err != nil {
-		writeFailures.WithLabelValues(ingressController, "patch").Inc()
-		return refusedWrite(err, "Ingress "+ing.Name)
-	}
-	writes.WithLabelValues(ingressController, "patch").Inc()
-	return nil
+	return recordWrite(ingressController, "patch", "Ingress "+ing.Name, err)
 }
 
 // mirrorName is the name of the mirror of Secret ns/name that Ingress
@@ -216,11 +211,9 @@ func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingres
 					Controller: ptr.To(true)}}},
 			Type: corev1.SecretTypeTLS, Data: data,
 		}
-		if err := r.Client.Create(ctx, s); err != nil {
-			writeFailures.WithLabelValues(ingressController, "create").Inc()
-			return "", refusedWrite(err, "Secret "+name)
+		if err := recordWrite(ingressController, "create", "Secret "+name, r.Client.Create(ctx, s)); err != nil {
+			return "", err
 		}
-		writes.WithLabelValues(ingressController, "create").Inc()
 	case err != nil:
 		return "", err
 	case !controlledBy(&cur, ing) || cur.Labels[managedByLabel] != managedBy:
@@ -236,11 +229,10 @@ func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingres
 		}
 		cur.Data = data
 		cur.Annotations[annotations.MirrorFingerprint] = fp
-		if err := r.Client.Patch(ctx, &cur, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-			writeFailures.WithLabelValues(ingressController, "patch").Inc()
-			return "", refusedWrite(err, "Secret "+name)
+		err := r.Client.Patch(ctx, &cur, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if err := recordWrite(ingressController, "patch", "Secret "+name, err); err != nil {
+			return "", err
 		}
-		writes.WithLabelValues(ingressController, "patch").Inc()
 	}
 	r.event(ing, corev1.EventTypeNormal, ReasonMirrorUpdated, "Write", fmt.Sprintf("Secret %s holds a copy of Secret %s/%s", name, ref.Namespace, ref.Name))
 	return name, nil
@@ -258,11 +250,9 @@ func (r *IngressReconciler) deleteMirrors(ctx context.Context, ing *networkingv1
 			continue
 		}
 		err := client.IgnoreNotFound(r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}))
-		if err != nil {
-			writeFailures.WithLabelValues(ingressController, "delete").Inc()
+		if err := recordWrite(ingressController, "delete", "Secret "+s.Name, err); err != nil {
 			return err
 		}
-		writes.WithLabelValues(ingressController, "delete").Inc()
 		r.event(ing, corev1.EventTypeNormal, ReasonMirrorRemoved, "Remove", "deleted Secret "+s.Name+", the copy certinel made for this Ingress")
 	}
 	return nil

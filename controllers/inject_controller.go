@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -126,7 +125,7 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if injected != nil && stores.Key == spec.TargetKey {
 			certs = injected.Certs // the bundle this apply writes
 		} else if certs, err = pki.ParseCertificates(dataAt(u, stores.Key)); err != nil {
-			return r.invalid(ctx, u, prefixed(err, "data key "+stores.Key+": "))
+			return r.invalid(ctx, u, badinput.Prefix(err, "data key "+stores.Key+": "))
 		}
 		changed, err := r.truststores(ctx, rd, u, a, stores, certs, ann)
 		if err != nil {
@@ -266,12 +265,7 @@ func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructur
 			"%s %s: a data key certinel would write belongs to another field manager; pick another %s or remove the key (%s)",
 			a.GetKind(), a.GetName(), annotations.InjectCAKey, apiMessage(err))
 	}
-	if err != nil {
-		writeFailures.WithLabelValues(r.name(), "apply").Inc()
-		return refusedWrite(err, a.GetKind()+" "+a.GetName())
-	}
-	writes.WithLabelValues(r.name(), "apply").Inc()
-	return nil
+	return recordWrite(r.name(), "apply", a.GetKind()+" "+a.GetName(), err)
 }
 
 // get reads the target from the cache as unstructured: typed kinds
@@ -377,12 +371,10 @@ func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc 
 			return nil
 		}
 		var reqs []reconcile.Request
-		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			m, err := meta.Accessor(o)
-			if err == nil && (!r.target.namespaced || wakes(obj, m.GetNamespace())) {
-				reqs = append(reqs, request(m.GetNamespace(), m.GetName()))
+		_ = forEachItem(list, func(t client.Object) {
+			if !r.target.namespaced || wakes(obj, t.GetNamespace()) {
+				reqs = append(reqs, request(t.GetNamespace(), t.GetName()))
 			}
-			return nil
 		})
 		return reqs
 	}

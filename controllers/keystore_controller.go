@@ -82,7 +82,7 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		}
 		return r.invalid(ctx, &src, "", r.removeStale(ctx, &src, nil))
 	}
-	in, err := r.inputs(ctx, rd, &src, spec)
+	in, err := keystoreInputs(ctx, rd, &src, spec)
 	if err != nil {
 		return r.invalid(ctx, &src, "", err)
 	}
@@ -251,11 +251,9 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 // data keys it released, and an error that retrying cannot fix turned into
 // bad input.
 func (r *KeystoreReconciler) account(obj *corev1.Secret, verb string, released []string, err error) error {
-	if err != nil {
-		writeFailures.WithLabelValues(keystoreController, verb).Inc()
-		return refusedWrite(err, "Secret "+obj.Name)
+	if err := recordWrite(keystoreController, verb, "Secret "+obj.Name, err); err != nil {
+		return err
 	}
-	writes.WithLabelValues(keystoreController, verb).Inc()
 	if len(released) > 0 && verb != "delete" {
 		r.event(obj, corev1.EventTypeWarning, badinput.DataKeyReleased, "Release", fmt.Sprintf(
 			"data key(s) %s changed since certinel wrote them; certinel left them as they are and no longer manages them", strings.Join(released, ", ")))

@@ -12,15 +12,10 @@ import (
 	"github.com/certinel/certinel/pkg/pki"
 )
 
-// inputs reads everything the outputs depend on besides the spec. Other
-// objects are read through rd, which enforces consent and keeps only what
-// it parsed.
-func (r *KeystoreReconciler) inputs(ctx context.Context, rd *sourceReads, src *corev1.Secret, spec annotations.KeystoreSpec) (keystore.Inputs, error) {
-	return keystoreInputs(ctx, rd, src, spec)
-}
-
-// keystoreInputs reads what the keystores of src depend on; the reload
-// controller uses it too, to tell whether they are up to date.
+// keystoreInputs reads everything the outputs of src depend on besides the
+// spec. Other objects are read through rd, which enforces consent and
+// keeps only what it parsed. The reload controller uses it too, to tell
+// whether the keystores are up to date.
 func keystoreInputs(ctx context.Context, rd *sourceReads, src *corev1.Secret, spec annotations.KeystoreSpec) (keystore.Inputs, error) {
 	in := keystore.Inputs{
 		Spec:    spec,

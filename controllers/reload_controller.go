@@ -413,13 +413,8 @@ func (r *ReloadReconciler) patch(ctx context.Context, obj client.Object, hash st
 		}
 		t.Annotations[annotations.ConfigHash] = hash
 	}
-	verb := "patch"
-	if err := r.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		writeFailures.WithLabelValues(r.name(), verb).Inc()
-		return refusedWrite(err, r.kind.name+" "+obj.GetName())
-	}
-	writes.WithLabelValues(r.name(), verb).Inc()
-	return nil
+	err := r.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	return recordWrite(r.name(), "patch", r.kind.name+" "+obj.GetName(), err)
 }
 
 func (r *ReloadReconciler) invalid(ctx context.Context, obj client.Object, err error) (ctrl.Result, error) {

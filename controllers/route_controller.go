@@ -165,12 +165,7 @@ func (r *RouteReconciler) apply(ctx context.Context, rt *routev1.Route, fields m
 		}
 	}
 	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), client.FieldOwner(fieldOwner), client.ForceOwnership)
-	if err != nil {
-		writeFailures.WithLabelValues(routeController, "apply").Inc()
-		return refusedWrite(err, "Route "+rt.Name)
-	}
-	writes.WithLabelValues(routeController, "apply").Inc()
-	return nil
+	return recordWrite(routeController, "apply", "Route "+rt.Name, err)
 }
 
 func (r *RouteReconciler) invalid(ctx context.Context, rt *routev1.Route, err error) (ctrl.Result, error) {

@@ -111,12 +111,12 @@ var pairParser = parser{id: "pair", parse: func(obj client.Object) sourceValue {
 	}
 	kp, err := pki.ParseKeyPair(certPEM, keyPEM)
 	if err != nil {
-		return sourceValue{err: prefixed(err, "tls.crt/tls.key: ")}
+		return sourceValue{err: badinput.Prefix(err, "tls.crt/tls.key: ")}
 	}
 	p := &tlsPair{keyPair: kp, keyPEM: keyPEM, certPEM: certPEM}
 	if ca, ok := data(annotations.CACertKey); ok && len(ca) > 0 {
 		if p.cas, err = pki.ParseCertificates(ca); err != nil {
-			return sourceValue{err: prefixed(err, "ca.crt: ")}
+			return sourceValue{err: badinput.Prefix(err, "ca.crt: ")}
 		}
 	}
 	return sourceValue{pair: p}
@@ -226,7 +226,7 @@ func (rd *sourceReads) certificates(ctx context.Context, ref annotations.SourceR
 	case v.missing:
 		return nil, badinput.Errorf(badinput.MissingSourceKey, "%s has no data key %q", what, ref.Key)
 	case v.err != nil:
-		return nil, prefixed(v.err, what+": ")
+		return nil, badinput.Prefix(v.err, what+": ")
 	}
 	return v.certs, nil
 }
@@ -242,7 +242,7 @@ func (rd *sourceReads) keyPair(ctx context.Context, ref annotations.SourceRef, w
 	case v.missing:
 		return nil, badinput.Errorf(badinput.NoCertificate, "%s has no %s and %s: it is not a TLS Secret", what, annotations.TLSCertKey, annotations.TLSKeyKey)
 	case v.err != nil:
-		return nil, prefixed(v.err, what+": ")
+		return nil, badinput.Prefix(v.err, what+": ")
 	}
 	return v.pair, nil
 }
@@ -257,7 +257,7 @@ func (rd *sourceReads) password(ctx context.Context, ref annotations.SourceRef, 
 	case v.missing:
 		return "", badinput.Errorf(badinput.MissingPasswordSecret, "%s has no data key %q", what, ref.Key)
 	case v.err != nil:
-		return "", prefixed(v.err, what+": ")
+		return "", badinput.Prefix(v.err, what+": ")
 	}
 	return v.password, nil
 }
@@ -351,11 +351,6 @@ func (r *SourceReader) store(k sourceKey, rv, key string, v sourceValue) {
 	e.values[key] = v
 }
 
-// forget is for a referrer that is gone: nothing it read is kept for it.
-func (r *SourceReader) forget(referrer string) {
-	(&sourceReads{r: r, referrer: referrer, seen: map[sourceKey]string{}}).done()
-}
-
 // size is the number of objects whose parsed data is kept (for tests).
 func (r *SourceReader) size() int {
 	r.mu.Lock()
@@ -423,11 +418,4 @@ func dataOf(obj client.Object, key string) ([]byte, bool) {
 		return v, ok
 	}
 	return nil, false
-}
-
-func prefixed(err error, s string) error {
-	if e, ok := badinput.As(err); ok {
-		return &badinput.Error{Reason: e.Reason, Message: s + e.Message}
-	}
-	return err
 }

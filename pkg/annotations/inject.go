@@ -47,15 +47,23 @@ func ParseInjectSpec(targetNS string, ann map[string]string) (spec InjectSpec, o
 	if err != nil {
 		return InjectSpec{}, true, err
 	}
-	spec.TargetKey = CACertKey
-	if v, set := ann[InjectCAKey]; set {
-		v = strings.TrimSpace(v)
-		if errs := validation.IsConfigMapKey(v); len(errs) > 0 {
-			return InjectSpec{}, true, invalid(InjectCAKey, v, "a data key: "+strings.Join(errs, "; "))
-		}
-		spec.TargetKey = v
+	if spec.TargetKey, err = dataKey(ann, InjectCAKey); err != nil {
+		return InjectSpec{}, true, err
 	}
 	return spec, true, nil
+}
+
+// dataKey is the data key annotation key names, ca.crt when it is not set.
+func dataKey(ann map[string]string, key string) (string, error) {
+	v, set := ann[key]
+	if !set {
+		return CACertKey, nil
+	}
+	v = strings.TrimSpace(v)
+	if errs := validation.IsConfigMapKey(v); len(errs) > 0 {
+		return "", invalid(key, v, "a data key: "+strings.Join(errs, "; "))
+	}
+	return v, nil
 }
 
 // parseInjectSource reads "namespace/name" or "namespace/name/key", and for
@@ -139,13 +147,8 @@ func ParseTruststoreSpec(ann map[string]string) (spec TruststoreSpec, asks bool,
 				"%s: unknown profile %s; use one of %s", PKCS12Profile, badinput.Quote(p), joinProfiles())
 		}
 	}
-	spec.Key = CACertKey
-	if k, set := ann[TruststoreKey]; set {
-		k = strings.TrimSpace(k)
-		if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
-			return TruststoreSpec{}, true, invalid(TruststoreKey, k, "a data key: "+strings.Join(errs, "; "))
-		}
-		spec.Key = k
+	if spec.Key, err = dataKey(ann, TruststoreKey); err != nil {
+		return TruststoreSpec{}, true, err
 	}
 	return spec, true, nil
 }

@@ -25,6 +25,15 @@ func Errorf(reason, format string, args ...any) error {
 	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
+// Prefix puts s before the message of a bad-input error (naming the data
+// key or source at fault); other errors are returned as they are.
+func Prefix(err error, s string) error {
+	if e, ok := As(err); ok {
+		return &Error{Reason: e.Reason, Message: s + e.Message}
+	}
+	return err
+}
+
 // As returns the *Error inside err, if there is one.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -54,16 +54,16 @@ func NewPlan(in Inputs) (*Plan, error) {
 	var err error
 	if len(in.Spec.Formats) > 0 {
 		if p.keyPair, err = pki.ParseKeyPair(in.TLSCert, in.TLSKey); err != nil {
-			return nil, prefix(err, "tls.crt/tls.key: ")
+			return nil, badinput.Prefix(err, "tls.crt/tls.key: ")
 		}
 		p.chain = p.keyPair.Chain
 	} else if p.chain, err = pki.ParseChain(in.TLSCert); err != nil {
 		// cert-info alone needs no private key
-		return nil, prefix(err, "tls.crt: ")
+		return nil, badinput.Prefix(err, "tls.crt: ")
 	}
 	if len(in.CACert) > 0 {
 		if p.caCerts, err = pki.ParseCertificates(in.CACert); err != nil {
-			return nil, prefix(err, "ca.crt: ")
+			return nil, badinput.Prefix(err, "ca.crt: ")
 		}
 	}
 	trusted := slices.Clone(p.caCerts)
@@ -93,13 +93,6 @@ func CheckPassword(pw string) error {
 		}
 	}
 	return nil
-}
-
-func prefix(err error, s string) error {
-	if e, ok := badinput.As(err); ok {
-		return &badinput.Error{Reason: e.Reason, Message: s + e.Message}
-	}
-	return err
 }
 
 // fingerprint covers every input as parsed (so re-encoding the same PEM
