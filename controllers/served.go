@@ -64,23 +64,39 @@ func (w *WhenServed) Start(ctx context.Context) error {
 		tick = t.C
 	}
 	var once sync.Once
+	// Discovery serves a new kind a moment after the last CRD or
+	// APIService event that announces it: after an event, look again
+	// every second for a while.
+	var again <-chan time.Time
+	var until time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+			until = time.Now().Add(servedGrace)
 		case <-tick:
+		case <-again:
 		}
-		if w.served() {
-			var err error
-			once.Do(func() {
-				log.Info("now served by the API server; starting its controller")
-				err = w.Setup()
-			})
-			return err
+		again = nil
+		if !w.served() {
+			if time.Now().Before(until) {
+				again = time.After(time.Second)
+			}
+			continue
 		}
+		var err error
+		once.Do(func() {
+			log.Info("now served by the API server; starting its controller")
+			err = w.Setup()
+		})
+		return err
 	}
 }
+
+// servedGrace is how long after a CRD or APIService event WhenServed keeps
+// asking discovery.
+const servedGrace = 30 * time.Second
 
 // served asks the API server's discovery whether it serves the kind now.
 func (w *WhenServed) served() bool {
