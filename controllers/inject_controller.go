@@ -14,10 +14,12 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/certinel/certinel/pkg/annotations"
@@ -333,11 +335,27 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(r.name()).
-		For(r.newObject()).
+		// Only objects that ask for injection or truststores, or still hold
+		// what certinel wrote: every other Secret and ConfigMap change of the
+		// cluster is no work at all.
+		For(r.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(concernsBundles))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
 		Complete(r)
+}
+
+// concernsBundles reports an object with an annotation of CA injection or
+// bundle truststores, asking or bookkeeping.
+func concernsBundles(obj client.Object) bool {
+	ann := obj.GetAnnotations()
+	for _, k := range []string{annotations.InjectCAFrom, annotations.InjectCAFromConfigMap, annotations.Truststores,
+		annotations.InjectedCAs, annotations.TruststoresFingerprint} {
+		if _, ok := ann[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // indexSource lists the objects a target reads: its CA source and, for

@@ -203,7 +203,7 @@ func TestNoWritesWhenQuietOrRestarted(t *testing.T) {
 	if err := certinel.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitInjectIdle(t)
+	waitInjectIdle(t, "configmap", "secret")
 	for _, c := range []string{"routes", "ingresses"} {
 		waitControllerIdle(t, c, 1)
 	}
