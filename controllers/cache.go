@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"reflect"
+
 	routev1 "github.com/openshift/api/route/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,8 +31,23 @@ const trimmedMark = "internal.certinel.io/data-trimmed"
 // (a truststore source, a password Secret), SourceReader reads it from the
 // API server and keeps only what it parsed.
 func TrimForCache(obj any) (any, error) {
+	return trimForCache(annotations.Compat{}, obj)
+}
+
+// CacheTransform is TrimForCache with the compatibility modes of c: the
+// cache holds the annotations of cert-utils-operator and Reloader
+// translated into certinel's (annotations.Compat.Translate), so that every
+// controller, index and watch reads them as its own keys. Only the cache
+// holds the translation: certinel's writes are merge patches of what it
+// changed or applies of its own fields, which never carry it back.
+func CacheTransform(c annotations.Compat) func(any) (any, error) {
+	return func(obj any) (any, error) { return trimForCache(c, obj) }
+}
+
+func trimForCache(c annotations.Compat, obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
 		trimMetadata(o)
+		translate(c, o)
 	}
 	switch o := obj.(type) {
 	case *corev1.Secret:
@@ -63,6 +80,53 @@ func TrimForCache(obj any) (any, error) {
 		trimInjectTarget(o, fromSecret || fromConfigMap)
 	}
 	return obj, nil
+}
+
+// translate sets the effective annotations of o under the compatibility
+// modes of c. With none, it only drops the cache-only keys a user copied
+// onto an object.
+func translate(c annotations.Compat, o metav1.Object) {
+	ann := o.GetAnnotations()
+	var kind string
+	switch t := o.(type) {
+	case *corev1.Secret:
+		kind = "Secret"
+	case *corev1.ConfigMap:
+		kind = "ConfigMap"
+	case *routev1.Route:
+		kind = "Route"
+	case *appsv1.Deployment:
+		kind, ann = "Deployment", reloaderAnnotations(c, ann, &t.Spec.Template)
+	case *appsv1.StatefulSet:
+		kind, ann = "StatefulSet", reloaderAnnotations(c, ann, &t.Spec.Template)
+	case *appsv1.DaemonSet:
+		kind, ann = "DaemonSet", reloaderAnnotations(c, ann, &t.Spec.Template)
+	case *unstructured.Unstructured:
+		kind = t.GetKind()
+	}
+	if len(ann) == 0 {
+		return
+	}
+	if res := c.Translate(kind, ann).Annotations; !sameMap(res, o.GetAnnotations()) {
+		o.SetAnnotations(res)
+	}
+}
+
+// reloaderAnnotations are the annotations of a workload with, under
+// --compat=reloader, the Reloader keys of its pod template when it has none.
+func reloaderAnnotations(c annotations.Compat, ann map[string]string, t *corev1.PodTemplateSpec) map[string]string {
+	if !c.Reloader {
+		return ann
+	}
+	return annotations.WorkloadReloaderAnnotations(ann, t.Annotations)
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // trimWorkload drops the pod template of a workload that asks certinel for

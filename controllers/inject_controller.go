@@ -83,6 +83,7 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil || u.GetDeletionTimestamp() != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	warnCompat(ctx, r.Recorder, r.name(), u)
 	spec, injects, err := annotations.ParseInjectSpec(u.GetNamespace(), u.GetAnnotations())
 	if err != nil {
 		return r.invalid(ctx, u, err)
@@ -189,7 +190,7 @@ func (r *InjectReconciler) truststores(ctx context.Context, rd *sourceReads, u, 
 	if len(certs) > pki.MaxBundle {
 		return false, badinput.Errorf(badinput.BundleTooLarge, "the bundle has %d certificates; certinel writes at most %d per truststore", len(certs), pki.MaxBundle)
 	}
-	fp := keystore.TruststoresFingerprint(spec.Formats, certs, password, spec.Profile)
+	fp := keystore.TruststoresFingerprint(spec.Formats, certs, password, spec.Profile, spec.TrustAliases)
 	ann[annotations.TruststoresFingerprint] = fp
 	stores := map[string][]byte{}
 	reuse := u.GetAnnotations()[annotations.TruststoresFingerprint] == fp
@@ -205,7 +206,7 @@ func (r *InjectReconciler) truststores(ctx context.Context, rd *sourceReads, u, 
 		}
 	}
 	if !reuse {
-		if stores, err = keystore.Truststores(spec.Formats, certs, password, spec.Profile); err != nil {
+		if stores, err = keystore.Truststores(spec.Formats, certs, password, spec.Profile, spec.TrustAliases); err != nil {
 			return false, err
 		}
 	}
@@ -350,7 +351,7 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 func concernsBundles(obj client.Object) bool {
 	ann := obj.GetAnnotations()
 	for _, k := range []string{annotations.InjectCAFrom, annotations.InjectCAFromConfigMap, annotations.Truststores,
-		annotations.InjectedCAs, annotations.TruststoresFingerprint} {
+		annotations.InjectedCAs, annotations.TruststoresFingerprint, annotations.CompatWarnings} {
 		if _, ok := ann[k]; ok {
 			return true
 		}

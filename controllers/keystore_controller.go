@@ -71,6 +71,7 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	warnCompat(ctx, r.Recorder, keystoreController, &src)
 	spec, err := annotations.ParseKeystoreSpec(src.Namespace, src.Annotations)
 	if err != nil {
 		return r.invalid(ctx, &src, "", err)

@@ -63,7 +63,7 @@ func storePassword(ctx context.Context, rd *sourceReads, namespace string, p ann
 	case p.HasLiteral:
 		return p.Literal, nil
 	case p.SecretName == "":
-		return annotations.DefaultPassword, nil
+		return p.Or(), nil
 	}
 	ref := annotations.SourceRef{Kind: annotations.SecretSource, Namespace: namespace, Name: p.SecretName, Key: p.SecretKey}
 	return rd.password(ctx, ref, fmt.Sprintf("password Secret %s/%s (from %s)", namespace, p.SecretName, annotations.KeystorePasswordSecret))

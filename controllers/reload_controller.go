@@ -166,6 +166,7 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		r.forget(workloadKey{r.kind.name, req.NamespacedName})
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	warnCompat(ctx, r.Recorder, r.name(), obj)
 	spec, asks, err := reload.ParseSpec(obj.GetAnnotations())
 	if err != nil {
 		return r.invalid(ctx, obj, err)

@@ -54,6 +54,7 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, &rt); err != nil || rt.DeletionTimestamp != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	warnCompat(ctx, r.Recorder, routeController, &rt)
 	spec, asks, err := annotations.ParseRouteSpec(rt.Annotations)
 	if err != nil {
 		return r.invalid(ctx, &rt, err)

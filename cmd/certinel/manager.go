@@ -30,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/certinel/certinel/controllers"
+	"github.com/certinel/certinel/pkg/annotations"
 )
 
 type managerFlags struct {
@@ -46,6 +47,7 @@ type managerFlags struct {
 	reloadWindow            time.Duration
 	reloadRate              float64
 	reloadBurst             int
+	compat                  annotations.Compat
 	zap                     zap.Options
 }
 
@@ -65,6 +67,7 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.DurationVar(&f.reloadWindow, "reload-window", time.Second, "changes of a workload's referenced Secrets and ConfigMaps within this window give one rollout")
 	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
 	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
+	compat := fs.StringSlice("compat", nil, "honour the annotations of other operators too: cert-utils (cert-utils-operator), reloader (Stakater Reloader), or both (comma-separated); off by default")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
@@ -74,6 +77,10 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	var err error
+	if f.compat, err = annotations.ParseCompat(*compat); err != nil {
+		return nil, err
 	}
 	if f.reloadRate <= 0 || f.reloadBurst < 1 || f.reloadWindow < 0 {
 		return nil, fmt.Errorf("--reload-rate must be above 0, --reload-burst at least 1 and --reload-window not negative")
@@ -112,7 +119,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err := routev1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	cacheOpts := cache.Options{DefaultTransform: controllers.TrimForCache}
+	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform(f.compat)}
 	var namespaces []string
 	for _, ns := range f.namespaces {
 		if ns = strings.TrimSpace(ns); ns != "" {
@@ -198,7 +205,8 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err := mgr.AddReadyzCheck("readyz", cacheSynced(mgr)); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting certinel", "version", version, "namespaces", f.namespaces, "leaderElection", f.leaderElect)
+	ctrl.Log.WithName("setup").Info("starting certinel", "version", version, "namespaces", f.namespaces, "leaderElection", f.leaderElect,
+		"compatCertUtils", f.compat.CertUtils, "compatReloader", f.compat.Reloader)
 	return mgr.Start(ctx)
 }
 

@@ -117,6 +117,9 @@ type TruststoreSpec struct {
 	Profile  Profile
 	// Key is the data key of the bundle.
 	Key string
+	// TrustAliases names the certificates; only cert-utils compatibility
+	// sets it (AliasIndexed).
+	TrustAliases AliasScheme
 }
 
 // ParseTruststoreSpec reads the truststore annotations of a ConfigMap or
@@ -150,5 +153,6 @@ func ParseTruststoreSpec(ann map[string]string) (spec TruststoreSpec, asks bool,
 	if spec.Key, err = dataKey(ann, TruststoreKey); err != nil {
 		return TruststoreSpec{}, true, err
 	}
+	spec.Password.Default, spec.TrustAliases = compatDefaults(ann)
 	return spec, true, nil
 }

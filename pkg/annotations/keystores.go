@@ -65,6 +65,18 @@ type Password struct {
 	SecretKey  string
 	Literal    string
 	HasLiteral bool
+	// Default replaces DefaultPassword when neither is given: "changeme"
+	// for stores asked for by cert-utils keys (--compat=cert-utils).
+	Default string
+}
+
+// Or returns the password to use when neither a Secret nor a literal is
+// given.
+func (p Password) Or() string {
+	if p.Default != "" {
+		return p.Default
+	}
+	return DefaultPassword
 }
 
 // KeystoreSpec is what the section 1 annotations of a Secret ask for.
@@ -76,6 +88,9 @@ type KeystoreSpec struct {
 	TruststoreSources []SourceRef // sorted, de-duplicated
 	Target            string      // Secret name, "" to write into the annotated Secret
 	CertInfo          bool
+	// TrustAliases names the truststore's certificates; only cert-utils
+	// compatibility sets it (AliasIndexed).
+	TrustAliases AliasScheme
 }
 
 // Enabled reports whether the spec asks certinel to write anything.
@@ -154,7 +169,17 @@ func ParseKeystoreSpec(namespace string, ann map[string]string) (KeystoreSpec, e
 		}
 		spec.Target = v
 	}
+	spec.Password.Default, spec.TrustAliases = compatDefaults(ann)
 	return spec, nil
+}
+
+// compatDefaults are the default password and alias scheme of stores that
+// cert-utils keys asked for (the cache marks them with CompatDefaults).
+func compatDefaults(ann map[string]string) (string, AliasScheme) {
+	if ann[CompatDefaults] == compatCertUtils {
+		return certUtilsDefaultPassword, AliasIndexed
+	}
+	return "", AliasStable
 }
 
 func value(ann map[string]string, key string) string { return strings.TrimSpace(ann[key]) }

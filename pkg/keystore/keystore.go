@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,8 @@ type Request struct {
 	Password string
 	Alias    string
 	Profile  annotations.Profile
+	// TrustAliases names the truststore's certificates (default: TrustAlias).
+	TrustAliases annotations.AliasScheme
 }
 
 // Build returns the data keys and contents of the stores of format f:
@@ -49,7 +52,7 @@ func Build(f annotations.Format, r Request) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts, err := truststoreJKS(cas, r.Password)
+		ts, err := truststoreJKS(cas, r.Password, r.TrustAliases)
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +66,7 @@ func Build(f annotations.Format, r Request) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		ts, err := truststorePKCS12(enc, cas, r.Password)
+		ts, err := truststorePKCS12(enc, cas, r.Password, r.TrustAliases)
 		if err != nil {
 			return nil, err
 		}
@@ -93,14 +96,14 @@ func keystoreJKS(r Request) ([]byte, error) {
 	return storeJKS(ks, r.Password)
 }
 
-func truststoreJKS(cas []*x509.Certificate, password string) ([]byte, error) {
+func truststoreJKS(cas []*x509.Certificate, password string, scheme annotations.AliasScheme) ([]byte, error) {
 	ts := jks.New()
-	for _, c := range cas {
+	for i, c := range cas {
 		entry := jks.TrustedCertificateEntry{
 			CreationTime: creationTime(c),
 			Certificate:  jks.Certificate{Type: "X509", Content: c.Raw},
 		}
-		if err := ts.SetTrustedCertificateEntry(TrustAlias(c), entry); err != nil {
+		if err := ts.SetTrustedCertificateEntry(trustAlias(c, i, scheme), entry); err != nil {
 			return nil, fmt.Errorf("truststore: %w", err)
 		}
 	}
@@ -142,16 +145,25 @@ func keystorePKCS12(enc *pkcs12.Encoder, r Request) ([]byte, error) {
 	return setKeyFriendlyName(pfx, r.Password, r.Alias)
 }
 
-func truststorePKCS12(enc *pkcs12.Encoder, cas []*x509.Certificate, password string) ([]byte, error) {
+func truststorePKCS12(enc *pkcs12.Encoder, cas []*x509.Certificate, password string, scheme annotations.AliasScheme) ([]byte, error) {
 	entries := make([]pkcs12.TrustStoreEntry, len(cas))
 	for i, c := range cas {
-		entries[i] = pkcs12.TrustStoreEntry{Cert: c, FriendlyName: TrustAlias(c)}
+		entries[i] = pkcs12.TrustStoreEntry{Cert: c, FriendlyName: trustAlias(c, i, scheme)}
 	}
 	pfx, err := enc.EncodeTrustStoreEntries(entries, password)
 	if err != nil {
 		return nil, fmt.Errorf("truststore: write PKCS#12: %w", err)
 	}
 	return pfx, nil
+}
+
+// trustAlias is the alias of the i-th certificate of a truststore (in
+// its sorted order) under scheme.
+func trustAlias(c *x509.Certificate, i int, scheme annotations.AliasScheme) string {
+	if scheme == annotations.AliasIndexed {
+		return "alias" + strconv.Itoa(i)
+	}
+	return TrustAlias(c)
 }
 
 // TrustAlias is the stable alias of a CA certificate in a truststore: its
@@ -181,7 +193,7 @@ func TrustAlias(c *x509.Certificate) string {
 
 // Truststores returns the truststores of formats holding cas (truststore.jks
 // and/or truststore.p12), for a CA bundle that comes without a key pair.
-func Truststores(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile) (map[string][]byte, error) {
+func Truststores(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile, scheme annotations.AliasScheme) (map[string][]byte, error) {
 	if password == "" {
 		return nil, fmt.Errorf("truststore: empty password")
 	}
@@ -190,7 +202,7 @@ func Truststores(formats []annotations.Format, cas []*x509.Certificate, password
 	for _, f := range formats {
 		switch f {
 		case annotations.JKS:
-			ts, err := truststoreJKS(cas, password)
+			ts, err := truststoreJKS(cas, password, scheme)
 			if err != nil {
 				return nil, err
 			}
@@ -200,7 +212,7 @@ func Truststores(formats []annotations.Format, cas []*x509.Certificate, password
 			if err != nil {
 				return nil, err
 			}
-			ts, err := truststorePKCS12(enc, cas, password)
+			ts, err := truststorePKCS12(enc, cas, password, scheme)
 			if err != nil {
 				return nil, err
 			}
@@ -215,8 +227,11 @@ func Truststores(formats []annotations.Format, cas []*x509.Certificate, password
 // TruststoresFingerprint summarises every input of Truststores, keyed with
 // the password: equal fingerprints mean equal stores, so non-deterministic
 // PKCS#12 bytes are rebuilt only when an input changed.
-func TruststoresFingerprint(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile) string {
+func TruststoresFingerprint(formats []annotations.Format, cas []*x509.Certificate, password string, profile annotations.Profile, scheme annotations.AliasScheme) string {
 	parts := [][]byte{[]byte("truststores"), []byte(profile)}
+	if scheme != annotations.AliasStable { // the default leaves former fingerprints as they were
+		parts = append(parts, []byte("aliases:"+scheme))
+	}
 	for _, f := range formats {
 		parts = append(parts, []byte("format:"+f))
 	}

@@ -105,6 +105,9 @@ func (p *Plan) fingerprint() string {
 	if len(p.spec.Formats) > 0 {
 		password = p.password
 		parts = append(parts, []byte(p.spec.Alias), []byte(p.spec.Profile))
+		if p.spec.TrustAliases != annotations.AliasStable { // the default leaves former fingerprints as they were
+			parts = append(parts, []byte("aliases:"+p.spec.TrustAliases))
+		}
 		keyDER, _ := x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
 		parts = append(parts, []byte("key"), keyDER)
 	}
@@ -134,7 +137,7 @@ func (p *Plan) fingerprint() string {
 // the fingerprint differs from the one recorded on the output Secret.
 func (p *Plan) Render() (map[string][]byte, error) {
 	out := make(map[string][]byte, len(p.Keys))
-	req := Request{KeyPair: p.keyPair, CAs: p.trusted, Password: p.password, Alias: p.spec.Alias, Profile: p.spec.Profile}
+	req := Request{KeyPair: p.keyPair, CAs: p.trusted, Password: p.password, Alias: p.spec.Alias, Profile: p.spec.Profile, TrustAliases: p.spec.TrustAliases}
 	for _, f := range p.spec.Formats {
 		stores, err := Build(f, req)
 		if err != nil {

@@ -1,0 +1,38 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/certinel/certinel/pkg/annotations"
+)
+
+// compatWarned holds, per object UID, the compat Warnings last emitted for
+// it (the value of annotations.CompatWarnings), shared by every controller:
+// an object several controllers reconcile is warned once per change of its
+// compat annotations, not once per controller or per event.
+var compatWarned sync.Map
+
+// warnCompat emits the Warnings of the compat translation of obj (a cert-utils
+// or Reloader key overridden by a certinel key, or malformed) when they
+// differ from the ones last emitted for it.
+func warnCompat(ctx context.Context, rec events.EventRecorder, controller string, obj client.Object) {
+	v, uid := obj.GetAnnotations()[annotations.CompatWarnings], obj.GetUID()
+	if v == "" {
+		compatWarned.Delete(uid)
+		return
+	}
+	if prev, loaded := compatWarned.Swap(uid, v); loaded && prev == v {
+		return
+	}
+	for _, w := range annotations.DecodeCompatWarnings(v) {
+		invalidInputs.WithLabelValues(controller, w.Reason).Inc()
+		logf.FromContext(ctx).Info("compat annotation not honoured", "reason", w.Reason, "message", w.Message)
+		emit(rec, obj, corev1.EventTypeWarning, w.Reason, "Validate", w.Message)
+	}
+}
