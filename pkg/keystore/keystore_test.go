@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -507,5 +508,43 @@ func TestBuildDoesNotModifyRequest(t *testing.T) {
 	}
 	if !slices.Equal(cas, before) || !slices.Equal(f.kp.Chain, chain) {
 		t.Error("Build reordered or de-duplicated the caller's slices")
+	}
+}
+
+// TestIndexedTrustAliases: cert-utils compatibility names the truststore's
+// certificates alias0, alias1, ... in the truststore's sorted order, in
+// keystores and bundle truststores, and only then.
+func TestIndexedTrustAliases(t *testing.T) {
+	f := fixtureFor(t, testpki.ECDSA)
+	cas := []*x509.Certificate{f.extraCA.Cert, f.chain.Root.Cert, f.extraCA.Cert}
+	sorted := pki.UniqueSorted(cas)
+	out, err := Build(annotations.JKS, Request{KeyPair: f.kp, CAs: cas, Password: "changeme", Alias: "alias", TrustAliases: annotations.AliasIndexed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := Truststores([]annotations.Format{annotations.JKS}, cas, "changeme", annotations.Modern2023, annotations.AliasIndexed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"keystore's truststore": out["truststore.jks"], "bundle truststore": bundle["truststore.jks"]} {
+		ts := loadJKS(t, data, "changeme")
+		if got := ts.Aliases(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"alias0", "alias1"}) {
+			t.Fatalf("%s: aliases %q, want alias0, alias1", name, got)
+		}
+		for i, c := range sorted {
+			e, err := ts.GetTrustedCertificateEntry(fmt.Sprintf("alias%d", i))
+			if err != nil || !bytes.Equal(e.Certificate.Content, c.Raw) {
+				t.Errorf("%s: alias%d does not hold %s: %v", name, i, c.Subject.CommonName, err)
+			}
+		}
+	}
+	ks := loadJKS(t, out["keystore.jks"], "changeme")
+	if !ks.IsPrivateKeyEntry("alias") {
+		t.Errorf("keystore aliases %q, want the key under alias", ks.Aliases())
+	}
+	stable := TruststoresFingerprint([]annotations.Format{annotations.JKS}, cas, "changeme", annotations.Modern2023, annotations.AliasStable)
+	indexed := TruststoresFingerprint([]annotations.Format{annotations.JKS}, cas, "changeme", annotations.Modern2023, annotations.AliasIndexed)
+	if stable == indexed {
+		t.Error("the alias scheme does not count in the truststores fingerprint")
 	}
 }

@@ -1,0 +1,89 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+
+	"github.com/certinel/certinel/pkg/annotations"
+)
+
+func TestCacheTransformCompat(t *testing.T) {
+	transform := CacheTransform(annotations.Compat{CertUtils: true, Reloader: true})
+
+	// A Secret asking for keystores with cert-utils keys alone keeps its
+	// data, and its cached annotations are certinel's.
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "tls", Annotations: map[string]string{annotations.CertUtilsKeystores: "true"}},
+		Data:       map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")},
+	}
+	out, err := transform(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Secret)
+	if got.Data == nil || isTrimmed(got) {
+		t.Fatal("the data of a Secret asking for cert-utils keystores was trimmed")
+	}
+	if got.Annotations[annotations.Keystores] != "jks" || got.Annotations[annotations.KeystoreAlias] != "alias" {
+		t.Fatalf("annotations = %v", got.Annotations)
+	}
+
+	// Without compat, the same Secret asks for nothing, and a copied
+	// cache-only marker is dropped.
+	plain := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "tls", Annotations: map[string]string{
+			annotations.CertUtilsKeystores: "true", annotations.CompatDefaults: "cert-utils"}},
+		Data: map[string][]byte{"tls.key": []byte("k")},
+	}
+	out, _ = TrimForCache(plain)
+	if p := out.(*corev1.Secret); p.Data != nil || p.Annotations[annotations.CompatDefaults] != "" || p.Annotations[annotations.Keystores] != "" {
+		t.Fatalf("without compat: data %v, annotations %v", p.Data, p.Annotations)
+	}
+
+	// A Deployment whose pod template carries Reloader's key keeps its
+	// template and reads the key as certinel's.
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "app"}}
+	d.Spec.Template.Annotations = map[string]string{annotations.ReloaderSecrets: "app-tls"}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "c", Image: "i"}}
+	out, _ = transform(d)
+	gd := out.(*appsv1.Deployment)
+	if gd.Annotations[annotations.ReloadSecrets] != "app-tls" || len(gd.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("deployment annotations %v, template %+v", gd.Annotations, gd.Spec.Template)
+	}
+	if _, ok := gd.Spec.Template.Annotations[annotations.ReloadSecrets]; ok {
+		t.Fatal("the translation touched the pod template")
+	}
+}
+
+func TestWarnCompatOncePerChange(t *testing.T) {
+	rec := events.NewFakeRecorder(10)
+	transform := CacheTransform(annotations.Compat{CertUtils: true})
+	newSecret := func(ann map[string]string) *corev1.Secret {
+		out, _ := transform(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tls", Namespace: "ns", UID: types.UID("uid-warn"), Annotations: ann}})
+		return out.(*corev1.Secret)
+	}
+	s := newSecret(map[string]string{annotations.CertUtilsKeystores: "true", annotations.Keystores: "pkcs12"})
+	warnCompat(context.Background(), rec, "test", s)
+	warnCompat(context.Background(), rec, "test", s) // another controller, same object
+	ev := drainEvents(rec)
+	if len(ev) != 1 || !strings.Contains(ev[0], annotations.ReasonCompatKeyIgnored) || !strings.Contains(ev[0], annotations.Keystores) {
+		t.Fatalf("events = %q, want one %s naming %s", ev, annotations.ReasonCompatKeyIgnored, annotations.Keystores)
+	}
+	s = newSecret(map[string]string{annotations.CertUtilsKeystores: "maybe"})
+	warnCompat(context.Background(), rec, "test", s)
+	if ev := drainEvents(rec); len(ev) != 1 || !strings.Contains(ev[0], "InvalidAnnotation") {
+		t.Fatalf("events = %q, want one InvalidAnnotation", ev)
+	}
+	warnCompat(context.Background(), rec, "test", newSecret(nil))
+	warnCompat(context.Background(), rec, "test", s)
+	if ev := drainEvents(rec); len(ev) != 1 {
+		t.Fatalf("events = %q: a warning that comes back is given again", ev)
+	}
+}

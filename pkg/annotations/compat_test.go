@@ -1,0 +1,333 @@
+package annotations
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/certinel/certinel/pkg/badinput"
+)
+
+func TestParseCompat(t *testing.T) {
+	tests := map[string]struct {
+		in      []string
+		want    Compat
+		wantErr bool
+	}{
+		"off":          {},
+		"empty value":  {in: []string{""}},
+		"cert-utils":   {in: []string{"cert-utils"}, want: Compat{CertUtils: true}},
+		"both, spaced": {in: []string{" cert-utils , Reloader "}, want: Compat{CertUtils: true, Reloader: true}},
+		"repeated":     {in: []string{"reloader", "cert-utils"}, want: Compat{CertUtils: true, Reloader: true}},
+		"unknown":      {in: []string{"cert-utils,kyverno"}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseCompat(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("ParseCompat(%q) = %+v, %v", tc.in, got, err)
+			}
+		})
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	both := Compat{CertUtils: true, Reloader: true}
+	tests := map[string]struct {
+		compat  Compat
+		kind    string
+		in      map[string]string
+		want    map[string]string // keys added or changed; every other input key stays
+		ignored []string
+		reasons []string // reasons of the Warnings, sorted
+	}{
+		"compat off leaves cert-utils keys alone": {
+			kind: "Secret", in: map[string]string{CertUtilsKeystores: "true"},
+		},
+		"reloader only leaves cert-utils keys alone": {
+			compat: Compat{Reloader: true}, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true"},
+		},
+		"keystores with cert-utils defaults": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true"},
+			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+		},
+		"keystores with a password and cert-info": {
+			compat: both, kind: "Secret",
+			in: map[string]string{CertUtilsKeystores: "TRUE", CertUtilsPassword: " s3cret ", CertUtilsCertInfo: "true"},
+			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils",
+				KeystorePassword: "s3cret", CertInfo: "true"},
+		},
+		"empty password is cert-utils' default": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true", CertUtilsPassword: ""},
+			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+		},
+		"keystores false": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "false", CertUtilsPassword: "pw"},
+		},
+		"password alone asks for nothing": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsPassword: "pw"},
+		},
+		"certinel keystores win, with certinel defaults": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true", Keystores: "pkcs12"},
+			ignored: []string{CertUtilsKeystores}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"moved key by key: certinel keystores keep the cert-utils password": {
+			compat: both, kind: "Secret", in: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CertUtilsPassword: "pw"},
+			want: map[string]string{KeystorePassword: "pw"},
+		},
+		"certinel password secret wins": {
+			compat: both, kind: "Secret",
+			in:      map[string]string{CertUtilsKeystores: "true", CertUtilsPassword: "pw", KeystorePasswordSecret: "store-pw"},
+			want:    map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+			ignored: []string{CertUtilsPassword}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"certinel alias is kept": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true", KeystoreAlias: "app"},
+			want: map[string]string{Keystores: "jks", CompatDefaults: "cert-utils"},
+		},
+		"malformed flag": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "yes", CertUtilsCertInfo: "1"},
+			reasons: []string{badinput.InvalidAnnotation, badinput.InvalidAnnotation},
+		},
+		"cert-info overridden": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsCertInfo: "true", CertInfo: "false"},
+			ignored: []string{CertUtilsCertInfo}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"inject into a Secret": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsInjectCAFrom: " certs/ca "},
+			want: map[string]string{InjectCAFrom: "certs/ca"},
+		},
+		"inject into a webhook": {
+			compat: both, kind: "ValidatingWebhookConfiguration", in: map[string]string{CertUtilsInjectCAFrom: "certs/ca"},
+			want: map[string]string{InjectCAFrom: "certs/ca"},
+		},
+		"inject needs a namespace": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsInjectCAFrom: "ca"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"inject with a bad name": {
+			compat: both, kind: "APIService", in: map[string]string{CertUtilsInjectCAFrom: "certs/Bad_Name"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"inject overridden by a ConfigMap source": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsInjectCAFrom: "certs/ca", InjectCAFromConfigMap: "certs/bundle"},
+			ignored: []string{CertUtilsInjectCAFrom}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"inject is not for Routes": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsInjectCAFrom: "certs/ca"},
+		},
+		"ConfigMap truststore with defaults": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true"},
+			want: map[string]string{Truststores: "jks", TruststoreKey: "ca-bundle.crt", CompatDefaults: "cert-utils"},
+		},
+		"ConfigMap truststore with key and password": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "service-ca.crt", CertUtilsPassword: "pw"},
+			want: map[string]string{Truststores: "jks", TruststoreKey: "service-ca.crt", CompatDefaults: "cert-utils", KeystorePassword: "pw"},
+		},
+		"ConfigMap truststore with a bad key": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "a b"},
+			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"certinel truststore key wins": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "x.crt", TruststoreKey: "ca.crt"},
+			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils"},
+			ignored: []string{CertUtilsSourceKey}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"keystores on a ConfigMap mean nothing": {
+			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsKeystores: "true"},
+		},
+		"Route without inject-CA": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "web-tls", CertUtilsDestinationCAFrom: "backend-tls"},
+			want: map[string]string{CertsFromSecret: "web-tls", DestinationCAFromSecret: "backend-tls", InjectCA: "false"},
+		},
+		"Route with inject-CA": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "web-tls", CertUtilsInjectCA: "true"},
+			want: map[string]string{CertsFromSecret: "web-tls", InjectCA: "true"},
+		},
+		"Route with inject-CA false": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "web-tls", CertUtilsInjectCA: "false"},
+			want: map[string]string{CertsFromSecret: "web-tls", InjectCA: "false"},
+		},
+		"Route destination CA alone": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsDestinationCAFrom: "backend-tls"},
+			want: map[string]string{DestinationCAFromSecret: "backend-tls"},
+		},
+		"Route with certinel certs": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "old", CertsFromSecret: "new"},
+			ignored: []string{CertUtilsCertsFromSecret}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"Route with a bad name": {
+			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "other/web-tls"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"reloader lists and auto": {
+			compat: both, kind: "Deployment",
+			in:   map[string]string{ReloaderSecrets: "a, b,,", ReloaderConfigMaps: "conf", ReloaderAuto: "true"},
+			want: map[string]string{ReloadSecrets: "a,b", ReloadConfigMaps: "conf", Reload: "auto"},
+		},
+		"reloader auto false": {
+			compat: both, kind: "StatefulSet", in: map[string]string{ReloaderAuto: "false"},
+		},
+		"reloader regular expression": {
+			compat: both, kind: "DaemonSet", in: map[string]string{ReloaderSecrets: "app-.*"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"reloader bad auto": {
+			compat: both, kind: "Deployment", in: map[string]string{ReloaderAuto: "yes"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"reloader overridden": {
+			compat: both, kind: "Deployment", in: map[string]string{ReloaderSecrets: "a", ReloadSecrets: "b", ReloaderAuto: "true", Reload: "auto"},
+			ignored: []string{ReloaderAuto, ReloaderSecrets}, reasons: []string{ReasonCompatKeyIgnored, ReasonCompatKeyIgnored},
+		},
+		"reloader keys on a Secret mean nothing": {
+			compat: both, kind: "Secret", in: map[string]string{ReloaderSecrets: "a"},
+		},
+		"cert-utils off leaves reloader keys": {
+			compat: Compat{CertUtils: true}, kind: "Deployment", in: map[string]string{ReloaderSecrets: "a"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := maps.Clone(tc.in)
+			got := tc.compat.Translate(tc.kind, tc.in)
+			if !maps.Equal(in, tc.in) {
+				t.Fatalf("Translate changed its input: %v", tc.in)
+			}
+			want := maps.Clone(tc.in)
+			maps.Copy(want, tc.want)
+			warnings := got.Annotations[CompatWarnings]
+			delete(got.Annotations, CompatWarnings)
+			if !maps.Equal(got.Annotations, want) {
+				t.Errorf("annotations = %v\nwant %v", got.Annotations, want)
+			}
+			if !slices.Equal(got.Ignored, tc.ignored) {
+				t.Errorf("ignored = %q, want %q", got.Ignored, tc.ignored)
+			}
+			var reasons []string
+			for _, w := range got.Warnings {
+				reasons = append(reasons, w.Reason)
+			}
+			slices.Sort(reasons)
+			if !slices.Equal(reasons, tc.reasons) {
+				t.Errorf("warnings = %+v, want reasons %q", got.Warnings, tc.reasons)
+			}
+			if dec := DecodeCompatWarnings(warnings); len(got.Warnings) > 0 && !slices.Equal(dec, got.Warnings) {
+				t.Errorf("encoded warnings decode to %+v, want %+v", dec, got.Warnings)
+			}
+			for _, w := range got.Warnings {
+				if w.Reason == ReasonCompatKeyIgnored && !strings.Contains(w.Message, Prefix) {
+					t.Errorf("message %q does not name the certinel key that wins", w.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestTranslateDropsCopiedInternalKeys(t *testing.T) {
+	in := map[string]string{CompatDefaults: "cert-utils", CompatWarnings: "CompatKeyIgnored forged", Keystores: "jks"}
+	got := Compat{}.Translate("Secret", in)
+	if want := map[string]string{Keystores: "jks"}; !maps.Equal(got.Annotations, want) {
+		t.Fatalf("annotations = %v, want %v", got.Annotations, want)
+	}
+	spec, err := ParseKeystoreSpec("ns", got.Annotations)
+	if err != nil || spec.Password.Or() != DefaultPassword || spec.TrustAliases != AliasStable {
+		t.Fatalf("spec = %+v, %v: a copied marker must not change the defaults", spec, err)
+	}
+}
+
+func TestTranslateUnchangedIsSameMap(t *testing.T) {
+	in := map[string]string{"team": "a", Keystores: "jks"}
+	got := Compat{CertUtils: true, Reloader: true}.Translate("Secret", in)
+	got.Annotations["probe"] = "x"
+	if in["probe"] != "x" {
+		t.Fatal("nothing to translate, yet Translate copied the map")
+	}
+}
+
+func TestCompatDefaultsInSpecs(t *testing.T) {
+	c := Compat{CertUtils: true}
+	ks, err := ParseKeystoreSpec("ns", c.Translate("Secret", map[string]string{CertUtilsKeystores: "true"}).Annotations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks.Password.Or() != "changeme" || ks.Alias != "alias" || ks.TrustAliases != AliasIndexed || !slices.Equal(ks.Formats, []Format{JKS}) {
+		t.Fatalf("keystore spec = %+v", ks)
+	}
+	ts, asks, err := ParseTruststoreSpec(c.Translate("ConfigMap", map[string]string{CertUtilsTruststore: "true"}).Annotations)
+	if err != nil || !asks {
+		t.Fatal(asks, err)
+	}
+	if ts.Password.Or() != "changeme" || ts.Key != "ca-bundle.crt" || ts.TrustAliases != AliasIndexed {
+		t.Fatalf("truststore spec = %+v", ts)
+	}
+	rs, asks, err := ParseRouteSpec(c.Translate("Route", map[string]string{CertUtilsCertsFromSecret: "web"}).Annotations)
+	if err != nil || !asks || rs != (RouteSpec{CertsFrom: "web"}) {
+		t.Fatalf("route spec = %+v, %t, %v", rs, asks, err)
+	}
+	plain, _ := ParseKeystoreSpec("ns", map[string]string{Keystores: "jks"})
+	if plain.Password.Or() != DefaultPassword || plain.TrustAliases != AliasStable || plain.Alias != DefaultAlias {
+		t.Fatalf("certinel defaults changed: %+v", plain)
+	}
+}
+
+func TestWorkloadReloaderAnnotations(t *testing.T) {
+	own := map[string]string{ReloaderAuto: "true"}
+	if got := WorkloadReloaderAnnotations(own, map[string]string{ReloaderSecrets: "a"}); !maps.Equal(got, own) {
+		t.Errorf("a workload's own Reloader keys win: got %v", got)
+	}
+	got := WorkloadReloaderAnnotations(map[string]string{"x": "y"}, map[string]string{ReloaderSecrets: "a", "other": "z"})
+	if want := map[string]string{"x": "y", ReloaderSecrets: "a"}; !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	none := map[string]string{"x": "y"}
+	if got := WorkloadReloaderAnnotations(none, nil); !maps.Equal(got, none) {
+		t.Errorf("got %v", got)
+	}
+}
+
+// FuzzTranslate: any compat annotations translate without a panic, never
+// change the input, and give annotations every certinel parser accepts or
+// rejects with a bad-input error (never anything else).
+func FuzzTranslate(f *testing.F) {
+	f.Add("Secret", "true", "pw", "certs/ca", "a,b", "true")
+	f.Add("ConfigMap", "TRUE", "", "ca", "app-.*", "yes")
+	f.Add("Route", "web", "backend", "false", "", "")
+	f.Add("Deployment", "a, b", "conf", "true", "", "")
+	f.Fuzz(func(t *testing.T, kind, v1, v2, v3, v4, v5 string) {
+		in := map[string]string{
+			CertUtilsKeystores: v1, CertUtilsPassword: v2, CertUtilsInjectCAFrom: v3, CertUtilsCertInfo: v5,
+			CertUtilsTruststore: v1, CertUtilsSourceKey: v4,
+			CertUtilsCertsFromSecret: v1, CertUtilsDestinationCAFrom: v2, CertUtilsInjectCA: v3,
+			ReloaderSecrets: v4, ReloaderConfigMaps: v1, ReloaderAuto: v5,
+		}
+		before := maps.Clone(in)
+		got := Compat{CertUtils: true, Reloader: true}.Translate(kind, in)
+		if !maps.Equal(before, in) {
+			t.Fatal("input changed")
+		}
+		for k := range got.Annotations {
+			if _, ok := in[k]; !ok && !strings.HasPrefix(k, Prefix) && k != CompatDefaults && k != CompatWarnings {
+				t.Fatalf("unexpected key %q", k)
+			}
+		}
+		check := func(err error) {
+			if _, ok := badinput.As(err); err != nil && !ok {
+				t.Fatalf("not a bad-input error: %v", err)
+			}
+		}
+		_, err := ParseKeystoreSpec("ns", got.Annotations)
+		check(err)
+		_, _, err = ParseTruststoreSpec(got.Annotations)
+		check(err)
+		_, _, err = ParseInjectSpec("ns", got.Annotations)
+		check(err)
+		_, _, err = ParseRouteSpec(got.Annotations)
+		check(err)
+		if len(got.Warnings) > 0 && len(DecodeCompatWarnings(got.Annotations[CompatWarnings])) != len(got.Warnings) {
+			t.Fatal("warnings do not round-trip")
+		}
+	})
+}
