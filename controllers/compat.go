@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,7 +11,23 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/ownership"
 )
+
+// keystoreConflicts is ownership.Keystores.Conflicts without the data keys
+// that cert-utils-operator wrote on src for its own annotations (under
+// --compat=cert-utils): certinel takes those over on its first write, so a
+// Secret moves from cert-utils to certinel without a manual step. A key
+// certinel once wrote and somebody replaced since stays a conflict.
+func keystoreConflicts(src, out *corev1.Secret, keys []string) []string {
+	c := ownership.Keystores.Conflicts(out, keys)
+	adopt := annotations.CompatAdoptable(src.Annotations)
+	if len(c) == 0 || len(adopt) == 0 || out.Name != src.Name {
+		return c
+	}
+	owned := ownership.Keystores.Owned(out)
+	return slices.DeleteFunc(c, func(k string) bool { return slices.Contains(adopt, k) && !slices.Contains(owned, k) })
+}
 
 // compatWarned holds, per object UID, the compat Warnings last emitted for
 // it (the value of annotations.CompatWarnings), shared by every controller:

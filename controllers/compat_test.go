@@ -87,3 +87,34 @@ func TestWarnCompatOncePerChange(t *testing.T) {
 		t.Fatalf("events = %q: a warning that comes back is given again", ev)
 	}
 }
+
+// keystoreConflicts: under --compat=cert-utils, the keys cert-utils wrote
+// for its own annotations are taken over; anything else stays a conflict.
+func TestKeystoreConflictsAdoptsCertUtilsKeys(t *testing.T) {
+	keys := []string{"keystore.jks", "truststore.jks"}
+	secret := func(ann map[string]string) *corev1.Secret {
+		return &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "tls", Annotations: ann},
+			Data:       map[string][]byte{"keystore.jks": []byte("cert-utils"), "truststore.jks": []byte("cert-utils")},
+		}
+	}
+	adopting := map[string]string{annotations.CompatAdopt: "keystore.jks,truststore.jks"}
+	if c := keystoreConflicts(secret(adopting), secret(adopting), keys); len(c) != 0 {
+		t.Errorf("cert-utils' keys are conflicts: %q", c)
+	}
+	if c := keystoreConflicts(secret(nil), secret(nil), keys); len(c) != 2 {
+		t.Errorf("without compat: conflicts %q, want both keys", c)
+	}
+	// a key certinel wrote and somebody replaced since stays theirs
+	replaced := map[string]string{annotations.CompatAdopt: "keystore.jks,truststore.jks",
+		annotations.ManagedKeys: "keystore.jks", annotations.ManagedDigests: "keystore.jks=0000000000000000"}
+	if c := keystoreConflicts(secret(replaced), secret(replaced), keys); len(c) != 1 || c[0] != "keystore.jks" {
+		t.Errorf("replaced key: conflicts %q, want keystore.jks", c)
+	}
+	// a keystores-target Secret is never cert-utils'
+	target := secret(nil)
+	target.Name = "tls-stores"
+	if c := keystoreConflicts(secret(adopting), target, keys); len(c) != 2 {
+		t.Errorf("target: conflicts %q, want both keys", c)
+	}
+}

@@ -102,7 +102,7 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return r.invalid(ctx, &src, version, err)
 	}
 	if !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
-		if c := ownership.Keystores.Conflicts(out, plan.Keys); len(c) > 0 {
+		if c := keystoreConflicts(&src, out, plan.Keys); len(c) > 0 {
 			return r.invalid(ctx, &src, version, badinput.Errorf(badinput.DataKeyConflict,
 				"Secret %s already has data key(s) %s that certinel did not write, or that somebody changed since; rename or remove them, or set %s to write elsewhere",
 				out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))

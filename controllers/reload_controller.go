@@ -314,7 +314,7 @@ func (r *ReloadReconciler) keystoresPending(ctx context.Context, rd *sourceReads
 		}
 		out = &t
 	}
-	if len(ownership.Keystores.Conflicts(out, plan.Keys)) > 0 {
+	if len(keystoreConflicts(&s, out, plan.Keys)) > 0 {
 		return false // DataKeyConflict: no keystore is coming
 	}
 	return !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys)

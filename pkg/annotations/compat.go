@@ -64,12 +64,17 @@ const (
 	CompatDefaults = "internal.certinel.io/compat-defaults"
 	// CompatWarnings holds the Warnings of the translation, for the
 	// controllers to emit (EncodeCompatWarnings).
-	CompatWarnings  = "internal.certinel.io/compat-warnings"
+	CompatWarnings = "internal.certinel.io/compat-warnings"
+	// CompatAdopt lists the data keys cert-utils-operator writes for the
+	// cert-utils keys of a Secret (keystore.jks, truststore.jks,
+	// tls.crt.info, ca.crt.info): certinel takes them over from it instead
+	// of refusing them as another writer's (CompatAdoptable).
+	CompatAdopt     = "internal.certinel.io/compat-adopt"
 	compatCertUtils = "cert-utils"
 )
 
 // compatInternal are the cache-only keys; a user's copy of one is dropped.
-var compatInternal = []string{CompatDefaults, CompatWarnings}
+var compatInternal = []string{CompatDefaults, CompatWarnings, CompatAdopt}
 
 // ReasonCompatKeyIgnored is the Warning reason of a compat key that a
 // certinel key on the same object overrides.
@@ -271,19 +276,30 @@ func (t *translator) flag(compat string) (set bool) {
 
 func (t *translator) certUtilsSecret() {
 	stores := false
+	var adopt []string
 	if t.flag(CertUtilsKeystores) && t.set(CertUtilsKeystores, Keystores, string(JKS)) {
 		stores = true
 		t.out()[CompatDefaults] = compatCertUtils
 		if !t.has(KeystoreAlias) {
 			t.out()[KeystoreAlias] = certUtilsDefaultKeyAlias
 		}
+		adopt = append(adopt, KeystoreJKSKey, TruststoreJKSKey)
 	}
 	if stores || t.has(Keystores) {
 		t.password()
 	}
-	if t.flag(CertUtilsCertInfo) {
-		t.set(CertUtilsCertInfo, CertInfo, "true")
+	if t.flag(CertUtilsCertInfo) && t.set(CertUtilsCertInfo, CertInfo, "true") {
+		adopt = append(adopt, TLSCertInfoKey, CACertInfoKey)
 	}
+	if len(adopt) > 0 {
+		t.out()[CompatAdopt] = strings.Join(adopt, ",")
+	}
+}
+
+// CompatAdoptable lists the data keys of a Secret that cert-utils-operator
+// wrote for its cert-utils keys, which certinel takes over (see CompatAdopt).
+func CompatAdoptable(ann map[string]string) []string {
+	return splitList(ann[CompatAdopt])
 }
 
 func (t *translator) certUtilsConfigMap() {

@@ -50,17 +50,17 @@ func TestTranslate(t *testing.T) {
 		},
 		"keystores with cert-utils defaults": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true"},
-			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils", CompatAdopt: "keystore.jks,truststore.jks"},
 		},
 		"keystores with a password and cert-info": {
 			compat: both, kind: "Secret",
 			in: map[string]string{CertUtilsKeystores: "TRUE", CertUtilsPassword: " s3cret ", CertUtilsCertInfo: "true"},
 			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils",
-				KeystorePassword: "s3cret", CertInfo: "true"},
+				KeystorePassword: "s3cret", CertInfo: "true", CompatAdopt: "keystore.jks,truststore.jks,tls.crt.info,ca.crt.info"},
 		},
 		"empty password is cert-utils' default": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true", CertUtilsPassword: ""},
-			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+			want: map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils", CompatAdopt: "keystore.jks,truststore.jks"},
 		},
 		"keystores false": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "false", CertUtilsPassword: "pw"},
@@ -79,16 +79,20 @@ func TestTranslate(t *testing.T) {
 		"certinel password secret wins": {
 			compat: both, kind: "Secret",
 			in:      map[string]string{CertUtilsKeystores: "true", CertUtilsPassword: "pw", KeystorePasswordSecret: "store-pw"},
-			want:    map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils"},
+			want:    map[string]string{Keystores: "jks", KeystoreAlias: "alias", CompatDefaults: "cert-utils", CompatAdopt: "keystore.jks,truststore.jks"},
 			ignored: []string{CertUtilsPassword}, reasons: []string{ReasonCompatKeyIgnored},
 		},
 		"certinel alias is kept": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "true", KeystoreAlias: "app"},
-			want: map[string]string{Keystores: "jks", CompatDefaults: "cert-utils"},
+			want: map[string]string{Keystores: "jks", CompatDefaults: "cert-utils", CompatAdopt: "keystore.jks,truststore.jks"},
 		},
 		"malformed flag": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsKeystores: "yes", CertUtilsCertInfo: "1"},
 			reasons: []string{badinput.InvalidAnnotation, badinput.InvalidAnnotation},
+		},
+		"cert-info alone": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsCertInfo: "true"},
+			want: map[string]string{CertInfo: "true", CompatAdopt: "tls.crt.info,ca.crt.info"},
 		},
 		"cert-info overridden": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsCertInfo: "true", CertInfo: "false"},
@@ -227,7 +231,7 @@ func TestTranslate(t *testing.T) {
 }
 
 func TestTranslateDropsCopiedInternalKeys(t *testing.T) {
-	in := map[string]string{CompatDefaults: "cert-utils", CompatWarnings: "CompatKeyIgnored forged", Keystores: "jks"}
+	in := map[string]string{CompatDefaults: "cert-utils", CompatWarnings: "CompatKeyIgnored forged", CompatAdopt: "keystore.jks", Keystores: "jks"}
 	got := Compat{}.Translate("Secret", in)
 	if want := map[string]string{Keystores: "jks"}; !maps.Equal(got.Annotations, want) {
 		t.Fatalf("annotations = %v, want %v", got.Annotations, want)
@@ -309,7 +313,7 @@ func FuzzTranslate(f *testing.F) {
 			t.Fatal("input changed")
 		}
 		for k := range got.Annotations {
-			if _, ok := in[k]; !ok && !strings.HasPrefix(k, Prefix) && k != CompatDefaults && k != CompatWarnings {
+			if _, ok := in[k]; !ok && !strings.HasPrefix(k, Prefix) && !slices.Contains(compatInternal, k) {
 				t.Fatalf("unexpected key %q", k)
 			}
 		}
