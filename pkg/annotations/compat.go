@@ -354,7 +354,6 @@ func (t *translator) certUtilsInject() {
 }
 
 func (t *translator) certUtilsRoute() {
-	certs := false
 	for _, m := range []struct{ compat, key string }{
 		{CertUtilsCertsFromSecret, CertsFromSecret},
 		{CertUtilsDestinationCAFrom, DestinationCAFromSecret},
@@ -368,20 +367,19 @@ func (t *translator) certUtilsRoute() {
 			t.invalid(m.compat, v, "the name of a Secret in the Route's namespace")
 			continue
 		}
-		if t.set(m.compat, m.key, v) && m.key == CertsFromSecret {
-			certs = true
-		}
+		t.set(m.compat, m.key, v)
 	}
-	// cert-utils sets caCertificate only when inject-CA is there and is not
-	// "false".
+	// cert-utils injects ca.crt into caCertificate unless inject-CA is
+	// "false". Without inject-CA it sets no caCertificate but puts the
+	// whole tls.crt chain into certificate; certinel puts the leaf into
+	// certificate and the intermediates with ca.crt into caCertificate, so
+	// the router serves the chain either way: certinel's default stays.
 	if v, ok := t.in[CertUtilsInjectCA]; ok {
 		inject := "true"
 		if strings.TrimSpace(v) == "false" {
 			inject = "false"
 		}
 		t.set(CertUtilsInjectCA, InjectCA, inject)
-	} else if certs && !t.has(InjectCA) {
-		t.out()[InjectCA] = "false"
 	}
 }
 

@@ -144,7 +144,7 @@ func TestTranslate(t *testing.T) {
 		},
 		"Route without inject-CA": {
 			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "web-tls", CertUtilsDestinationCAFrom: "backend-tls"},
-			want: map[string]string{CertsFromSecret: "web-tls", DestinationCAFromSecret: "backend-tls", InjectCA: "false"},
+			want: map[string]string{CertsFromSecret: "web-tls", DestinationCAFromSecret: "backend-tls"},
 		},
 		"Route with inject-CA": {
 			compat: both, kind: "Route", in: map[string]string{CertUtilsCertsFromSecret: "web-tls", CertUtilsInjectCA: "true"},
@@ -268,7 +268,7 @@ func TestCompatDefaultsInSpecs(t *testing.T) {
 		t.Fatalf("truststore spec = %+v", ts)
 	}
 	rs, asks, err := ParseRouteSpec(c.Translate("Route", map[string]string{CertUtilsCertsFromSecret: "web"}).Annotations)
-	if err != nil || !asks || rs != (RouteSpec{CertsFrom: "web"}) {
+	if err != nil || !asks || rs != (RouteSpec{CertsFrom: "web", InjectCA: true}) {
 		t.Fatalf("route spec = %+v, %t, %v", rs, asks, err)
 	}
 	plain, _ := ParseKeystoreSpec("ns", map[string]string{Keystores: "jks"})
