@@ -158,6 +158,20 @@ func TestCompatGuarantees(t *testing.T) {
 	mustContain(t, "Warning", waitForEvent(t, ns, "both-tls", "CompatKeyIgnored"),
 		"cert-utils-operator.redhat-cop.io/generate-java-keystores is ignored", "certinel.io/keystores")
 
+	// A Secret that cert-utils-operator already filled: certinel takes its
+	// keys over instead of refusing them as somebody else's.
+	applyTLSSecret(t, ns, "filled-tls", tls, nil)
+	kubectl(t, "", "-n", ns, "patch", "secret", "filled-tls", "-p", `{"stringData":{"keystore.jks":"written by cert-utils","truststore.jks":"written by cert-utils"}}`)
+	kubectl(t, "", "-n", ns, "annotate", "secret", "filled-tls", "cert-utils-operator.redhat-cop.io/generate-java-keystores=true")
+	testutil.Eventually(t, 30*time.Second, func() string {
+		s := getSecret(t, ns, "filled-tls")
+		if s.Annotations["certinel.io/managed-keys"] != "keystore.jks,truststore.jks" {
+			return "managed-keys " + s.Annotations["certinel.io/managed-keys"]
+		}
+		return ""
+	})
+	mustContain(t, "taken-over keystore.jks", keytoolList(t, "keystore.jks", getSecret(t, ns, "filled-tls").Data["keystore.jks"]), "Alias name: alias\n")
+
 	kubectl(t, deploymentYAML(ns, "bad", map[string]string{"secret.reloader.stakater.com/reload": "app-.*"}, mountsSecret("both-tls")), "apply", "-f", "-")
 	mustContain(t, "Warning", waitForEvent(t, ns, "bad", "InvalidAnnotation"), "secret.reloader.stakater.com/reload", "regular expressions")
 
