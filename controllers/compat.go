@@ -2,10 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -13,6 +16,25 @@ import (
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/ownership"
 )
+
+// onlyDataKeys reports whether every field of an apply conflict err is a
+// data key (data or binaryData) listed in keys.
+func onlyDataKeys(err error, keys []string) bool {
+	var status apierrors.APIStatus
+	if len(keys) == 0 || !errors.As(err, &status) || status.Status().Details == nil || len(status.Status().Details.Causes) == 0 {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		key, ok := strings.CutPrefix(c.Field, ".data.")
+		if !ok {
+			key, ok = strings.CutPrefix(c.Field, ".binaryData.")
+		}
+		if !ok || !slices.Contains(keys, key) {
+			return false
+		}
+	}
+	return true
+}
 
 // keystoreConflicts is ownership.Keystores.Conflicts without the data keys
 // that cert-utils-operator wrote on src for its own annotations (under

@@ -2,12 +2,15 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 
@@ -116,5 +119,35 @@ func TestKeystoreConflictsAdoptsCertUtilsKeys(t *testing.T) {
 	target.Name = "tls-stores"
 	if c := keystoreConflicts(secret(adopting), target, keys); len(c) != 2 {
 		t.Errorf("target: conflicts %q, want both keys", c)
+	}
+}
+
+func TestOnlyDataKeys(t *testing.T) {
+	conflict := func(fields ...string) error {
+		err := apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "bundle", errors.New("apply failed"))
+		err.ErrStatus.Details.Causes = nil
+		for _, f := range fields {
+			err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: metav1.CauseTypeFieldManagerConflict, Field: f})
+		}
+		return err
+	}
+	adopt := []string{"truststore.jks", "ca.crt"}
+	for name, tc := range map[string]struct {
+		err  error
+		keys []string
+		want bool
+	}{
+		"adopted keys":     {conflict(".binaryData.truststore.jks", ".data.ca.crt"), adopt, true},
+		"another key":      {conflict(".binaryData.truststore.jks", ".data.other"), adopt, false},
+		"not a data key":   {conflict(".metadata.annotations.x"), adopt, false},
+		"nothing to adopt": {conflict(".data.ca.crt"), nil, false},
+		"no causes":        {conflict(), adopt, false},
+		"not an API error": {errors.New("boom"), adopt, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := onlyDataKeys(tc.err, tc.keys); got != tc.want {
+				t.Fatalf("onlyDataKeys = %t, want %t", got, tc.want)
+			}
+		})
 	}
 }

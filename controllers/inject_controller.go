@@ -153,7 +153,7 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := checkApplySize(u, a); err != nil {
 		return r.invalid(ctx, u, err)
 	}
-	if err := r.apply(ctx, a); err != nil {
+	if err := r.apply(ctx, a, annotations.CompatAdoptable(u.GetAnnotations())); err != nil {
 		return r.invalid(ctx, u, err)
 	}
 	r.event(u, corev1.EventTypeNormal, ReasonCAInjected, "Inject", strings.Join(notes, "; "))
@@ -235,7 +235,7 @@ func (r *InjectReconciler) remove(ctx context.Context, u *unstructured.Unstructu
 	if !injected && !stores {
 		return nil
 	}
-	if err := r.apply(ctx, r.applyObject(u)); err != nil {
+	if err := r.apply(ctx, r.applyObject(u), nil); err != nil {
 		_, err := r.invalid(ctx, u, err)
 		return err
 	}
@@ -255,13 +255,18 @@ func (r *InjectReconciler) applyObject(u *unstructured.Unstructured) *unstructur
 // apply applies a under field manager certinel. The bundle fields of
 // cluster-scoped targets are certinel's to set (as cainjector's are);
 // a data key of a ConfigMap or Secret that another manager owns is not
-// taken over: the conflict is bad input.
-func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructured) error {
+// taken over (the conflict is bad input), except the keys cert-utils-operator
+// wrote for the cert-utils annotations of the target (adopt, under
+// --compat=cert-utils).
+func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructured, adopt []string) error {
 	opts := []client.ApplyOption{client.FieldOwner(fieldOwner)}
 	if !r.target.namespaced {
 		opts = append(opts, client.ForceOwnership)
 	}
 	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), opts...)
+	if apierrors.IsConflict(err) && r.target.namespaced && onlyDataKeys(err, adopt) {
+		err = r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), append(opts, client.ForceOwnership)...)
+	}
 	if apierrors.IsConflict(err) {
 		writeFailures.WithLabelValues(r.name(), "apply").Inc()
 		return badinput.Errorf(badinput.DataKeyConflict,

@@ -176,7 +176,8 @@ func TestCompatGuarantees(t *testing.T) {
 	mustContain(t, "Warning", waitForEvent(t, ns, "bad", "InvalidAnnotation"), "secret.reloader.stakater.com/reload", "regular expressions")
 
 	applyTLSSecret(t, other, "corp-ca", tls, nil)
-	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca\n  namespace: %s\n  annotations:\n    cert-utils-operator.redhat-cop.io/injectca-from-secret: %s/corp-ca\n", ns, other), "apply", "-f", "-")
+	// ca.crt as cert-utils-operator left it (another field manager): taken over
+	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca\n  namespace: %s\n  annotations:\n    cert-utils-operator.redhat-cop.io/injectca-from-secret: %s/corp-ca\ndata:\n  ca.crt: written by cert-utils\n", ns, other), "create", "-f", "-")
 	mustContain(t, "Warning", waitForEvent(t, ns, "ca", "SourceNotShared"), "certinel.io/share-certificates-with")
 	kubectl(t, "", "-n", other, "annotate", "secret", "corp-ca", "certinel.io/share-certificates-with="+ns)
 	testutil.Eventually(t, 30*time.Second, func() string {
@@ -190,16 +191,17 @@ func TestCompatGuarantees(t *testing.T) {
 		return ""
 	})
 
-	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bundle\n  namespace: %s\n  annotations:\n    cert-utils-operator.redhat-cop.io/generate-java-truststore: \"true\"\ndata:\n  ca-bundle.crt: |\n%s", ns,
-		indent(string(tls.CA)+string(newTLS(t, framework.SEC1).CA), "    ")), "apply", "-f", "-")
+	// truststore.jks as cert-utils-operator left it (another field manager): taken over
+	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bundle\n  namespace: %s\n  annotations:\n    cert-utils-operator.redhat-cop.io/generate-java-truststore: \"true\"\ndata:\n  ca-bundle.crt: |\n%sbinaryData:\n  truststore.jks: AAAA\n", ns,
+		indent(string(tls.CA)+string(newTLS(t, framework.SEC1).CA), "    ")), "create", "-f", "-")
 	var store []byte
 	testutil.Eventually(t, 30*time.Second, func() string {
 		var cm corev1.ConfigMap
 		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "bundle"}, &cm); err != nil {
 			return err.Error()
 		}
-		if store = cm.BinaryData["truststore.jks"]; len(store) == 0 {
-			return "no truststore.jks in binaryData yet"
+		if store = cm.BinaryData["truststore.jks"]; len(store) < 4 {
+			return "no truststore.jks of certinel in binaryData yet"
 		}
 		return ""
 	})

@@ -66,9 +66,10 @@ const (
 	// controllers to emit (EncodeCompatWarnings).
 	CompatWarnings = "internal.certinel.io/compat-warnings"
 	// CompatAdopt lists the data keys cert-utils-operator writes for the
-	// cert-utils keys of a Secret (keystore.jks, truststore.jks,
-	// tls.crt.info, ca.crt.info): certinel takes them over from it instead
-	// of refusing them as another writer's (CompatAdoptable).
+	// cert-utils keys of an object (keystore.jks, truststore.jks,
+	// tls.crt.info, ca.crt.info of a Secret; truststore.jks of a ConfigMap;
+	// ca.crt of an injection target): certinel takes them over from it
+	// instead of refusing them as another writer's (CompatAdoptable).
 	CompatAdopt     = "internal.certinel.io/compat-adopt"
 	compatCertUtils = "cert-utils"
 )
@@ -173,6 +174,9 @@ func (c Compat) Translate(kind string, ann map[string]string) Translation {
 			t.reloader()
 		}
 	}
+	if len(t.adopt) > 0 {
+		t.out()[CompatAdopt] = strings.Join(t.adopt, ",")
+	}
 	if len(t.warnings) > 0 {
 		slices.SortFunc(t.warnings, func(a, b CompatWarning) int {
 			return strings.Compare(a.Reason+a.Message, b.Reason+b.Message)
@@ -220,6 +224,7 @@ type translator struct {
 	res      map[string]string // copy of in, made on the first change
 	ignored  []string
 	warnings []CompatWarning
+	adopt    []string // data keys cert-utils wrote for what was translated
 }
 
 func (t *translator) out() map[string]string {
@@ -276,23 +281,19 @@ func (t *translator) flag(compat string) (set bool) {
 
 func (t *translator) certUtilsSecret() {
 	stores := false
-	var adopt []string
 	if t.flag(CertUtilsKeystores) && t.set(CertUtilsKeystores, Keystores, string(JKS)) {
 		stores = true
 		t.out()[CompatDefaults] = compatCertUtils
 		if !t.has(KeystoreAlias) {
 			t.out()[KeystoreAlias] = certUtilsDefaultKeyAlias
 		}
-		adopt = append(adopt, KeystoreJKSKey, TruststoreJKSKey)
+		t.adopt = append(t.adopt, KeystoreJKSKey, TruststoreJKSKey)
 	}
 	if stores || t.has(Keystores) {
 		t.password()
 	}
 	if t.flag(CertUtilsCertInfo) && t.set(CertUtilsCertInfo, CertInfo, "true") {
-		adopt = append(adopt, TLSCertInfoKey, CACertInfoKey)
-	}
-	if len(adopt) > 0 {
-		t.out()[CompatAdopt] = strings.Join(adopt, ",")
+		t.adopt = append(t.adopt, TLSCertInfoKey, CACertInfoKey)
 	}
 }
 
@@ -307,6 +308,7 @@ func (t *translator) certUtilsConfigMap() {
 	if t.flag(CertUtilsTruststore) && t.set(CertUtilsTruststore, Truststores, string(JKS)) {
 		stores = true
 		t.out()[CompatDefaults] = compatCertUtils
+		t.adopt = append(t.adopt, TruststoreJKSKey)
 	}
 	if !stores && !t.has(Truststores) {
 		return
@@ -350,7 +352,9 @@ func (t *translator) certUtilsInject() {
 		t.invalid(CertUtilsInjectCAFrom, v, `"namespace/name" of a Secret`)
 		return
 	}
-	t.set(CertUtilsInjectCAFrom, InjectCAFrom, ns+"/"+name, InjectCAFromConfigMap)
+	if t.set(CertUtilsInjectCAFrom, InjectCAFrom, ns+"/"+name, InjectCAFromConfigMap) {
+		t.adopt = append(t.adopt, CACertKey) // cert-utils writes ca.crt of ConfigMaps and Secrets
+	}
 }
 
 func (t *translator) certUtilsRoute() {

@@ -100,11 +100,11 @@ func TestTranslate(t *testing.T) {
 		},
 		"inject into a Secret": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsInjectCAFrom: " certs/ca "},
-			want: map[string]string{InjectCAFrom: "certs/ca"},
+			want: map[string]string{InjectCAFrom: "certs/ca", CompatAdopt: "ca.crt"},
 		},
 		"inject into a webhook": {
 			compat: both, kind: "ValidatingWebhookConfiguration", in: map[string]string{CertUtilsInjectCAFrom: "certs/ca"},
-			want: map[string]string{InjectCAFrom: "certs/ca"},
+			want: map[string]string{InjectCAFrom: "certs/ca", CompatAdopt: "ca.crt"},
 		},
 		"inject needs a namespace": {
 			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsInjectCAFrom: "ca"},
@@ -123,20 +123,20 @@ func TestTranslate(t *testing.T) {
 		},
 		"ConfigMap truststore with defaults": {
 			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true"},
-			want: map[string]string{Truststores: "jks", TruststoreKey: "ca-bundle.crt", CompatDefaults: "cert-utils"},
+			want: map[string]string{Truststores: "jks", TruststoreKey: "ca-bundle.crt", CompatDefaults: "cert-utils", CompatAdopt: "truststore.jks"},
 		},
 		"ConfigMap truststore with key and password": {
 			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "service-ca.crt", CertUtilsPassword: "pw"},
-			want: map[string]string{Truststores: "jks", TruststoreKey: "service-ca.crt", CompatDefaults: "cert-utils", KeystorePassword: "pw"},
+			want: map[string]string{Truststores: "jks", TruststoreKey: "service-ca.crt", CompatDefaults: "cert-utils", KeystorePassword: "pw", CompatAdopt: "truststore.jks"},
 		},
 		"ConfigMap truststore with a bad key": {
 			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "a b"},
-			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils"},
+			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils", CompatAdopt: "truststore.jks"},
 			reasons: []string{badinput.InvalidAnnotation},
 		},
 		"certinel truststore key wins": {
 			compat: both, kind: "ConfigMap", in: map[string]string{CertUtilsTruststore: "true", CertUtilsSourceKey: "x.crt", TruststoreKey: "ca.crt"},
-			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils"},
+			want:    map[string]string{Truststores: "jks", CompatDefaults: "cert-utils", CompatAdopt: "truststore.jks"},
 			ignored: []string{CertUtilsSourceKey}, reasons: []string{ReasonCompatKeyIgnored},
 		},
 		"keystores on a ConfigMap mean nothing": {
