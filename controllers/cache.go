@@ -88,6 +88,7 @@ func trimForCache(c annotations.Compat, obj any) (any, error) {
 func translate(c annotations.Compat, o metav1.Object) {
 	ann := o.GetAnnotations()
 	var kind string
+	var template map[string]string
 	switch t := o.(type) {
 	case *corev1.Secret:
 		kind = "Secret"
@@ -96,29 +97,20 @@ func translate(c annotations.Compat, o metav1.Object) {
 	case *routev1.Route:
 		kind = "Route"
 	case *appsv1.Deployment:
-		kind, ann = "Deployment", reloaderAnnotations(c, ann, &t.Spec.Template)
+		kind, template = "Deployment", t.Spec.Template.Annotations
 	case *appsv1.StatefulSet:
-		kind, ann = "StatefulSet", reloaderAnnotations(c, ann, &t.Spec.Template)
+		kind, template = "StatefulSet", t.Spec.Template.Annotations
 	case *appsv1.DaemonSet:
-		kind, ann = "DaemonSet", reloaderAnnotations(c, ann, &t.Spec.Template)
+		kind, template = "DaemonSet", t.Spec.Template.Annotations
 	case *unstructured.Unstructured:
 		kind = t.GetKind()
 	}
-	if len(ann) == 0 {
+	if len(ann) == 0 && len(template) == 0 {
 		return
 	}
-	if res := c.Translate(kind, ann).Annotations; !sameMap(res, o.GetAnnotations()) {
+	if res := c.TranslateObject(kind, ann, template).Annotations; !sameMap(res, ann) {
 		o.SetAnnotations(res)
 	}
-}
-
-// reloaderAnnotations are the annotations of a workload with, under
-// --compat=reloader, the Reloader keys of its pod template when it has none.
-func reloaderAnnotations(c annotations.Compat, ann map[string]string, t *corev1.PodTemplateSpec) map[string]string {
-	if !c.Reloader {
-		return ann
-	}
-	return annotations.WorkloadReloaderAnnotations(ann, t.Annotations)
 }
 
 // sameMap reports whether a and b are the same map (not merely equal).

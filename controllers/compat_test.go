@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -36,6 +37,12 @@ func TestCacheTransformCompat(t *testing.T) {
 	}
 	if got.Annotations[annotations.Keystores] != "jks" || got.Annotations[annotations.KeystoreAlias] != "alias" {
 		t.Fatalf("annotations = %v", got.Annotations)
+	}
+	// client-go may transform an object it already transformed (a relist's
+	// sync): the result is the same.
+	first := maps.Clone(got.Annotations)
+	if out, _ = transform(got); !maps.Equal(out.(*corev1.Secret).Annotations, first) {
+		t.Fatalf("transforming twice: %v, want %v", out.(*corev1.Secret).Annotations, first)
 	}
 
 	// Without compat, the same Secret asks for nothing, and a copied

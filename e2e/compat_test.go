@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,11 @@ import (
 
 // startCompatCertinel replaces the suite's certinel, for the rest of the
 // test, by one started with --compat=cert-utils,reloader.
-func startCompatCertinel(t *testing.T) {
+func startCompatCertinel(t *testing.T) { startCompatCertinelAfter(t, nil) }
+
+// startCompatCertinelAfter is startCompatCertinel, running before while no
+// certinel runs.
+func startCompatCertinelAfter(t *testing.T, before func()) {
 	t.Helper()
 	ctx := context.Background()
 	certinel.Stop() // one writer at a time
@@ -27,12 +32,20 @@ func startCompatCertinel(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	c, err := framework.StartCertinel(ctx, certinelBin, certinel.Kubeconfig, filepath.Join(cluster.Dir, "certinel-compat.log"),
-		"--compat=cert-utils,reloader", "--zap-log-level=debug")
+	if before != nil {
+		before()
+	}
+	logPath := filepath.Join(cluster.Dir, "certinel-compat.log")
+	c, err := framework.StartCertinel(ctx, certinelBin, certinel.Kubeconfig, logPath, "--compat=cert-utils,reloader", "--zap-log-level=debug")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Stop) // runs before the suite's certinel starts again
+	t.Cleanup(func() { // before the suite's certinel starts again
+		c.Stop()
+		if b, err := os.ReadFile(logPath); err == nil && t.Failed() {
+			t.Logf("---- compat certinel log (last 8 KiB) ----\n%s", tail(b, 8<<10))
+		}
+	})
 }
 
 // mountsSecret is a pod spec that mounts Secret name.
@@ -212,4 +225,28 @@ func TestCompatGuarantees(t *testing.T) {
 func indent(s, prefix string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
+}
+
+// The day of the switch: Secrets that cert-utils-operator filled and
+// Deployments that Reloader watched, all annotated before certinel starts.
+// certinel takes the stores over and rolls nothing.
+func TestTakeoverAtStartupRollsNothing(t *testing.T) {
+	ns := namespace(t)
+	startCompatCertinelAfter(t, func() {
+		applyTLSSecret(t, ns, "legacy-tls", newTLS(t, framework.PKCS8), map[string]string{
+			"cert-utils-operator.redhat-cop.io/generate-java-keystores": "true"})
+		// what cert-utils-operator wrote, under its own field manager
+		kubectl(t, "", "-n", ns, "patch", "secret", "legacy-tls", "-p", `{"stringData":{"keystore.jks":"written by cert-utils","truststore.jks":"written by cert-utils"}}`)
+		kubectl(t, deploymentYAML(ns, "legacy", map[string]string{"secret.reloader.stakater.com/reload": "legacy-tls"}, mountsSecret("legacy-tls")), "apply", "-f", "-")
+		waitReplicaSets(t, ns, "legacy", 1)
+	})
+	testutil.Eventually(t, 30*time.Second, func() string {
+		if got := getSecret(t, ns, "legacy-tls").Annotations["certinel.io/managed-keys"]; got != "keystore.jks,truststore.jks" {
+			return "managed-keys " + got
+		}
+		return ""
+	})
+	mustContain(t, "taken-over keystore.jks", keytoolList(t, "keystore.jks", getSecret(t, ns, "legacy-tls").Data["keystore.jks"]), "Alias name: alias\n")
+	waitBaseline(t, ns, "legacy")
+	waitReplicaSets(t, ns, "legacy", 1)
 }

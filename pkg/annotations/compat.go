@@ -70,12 +70,16 @@ const (
 	// tls.crt.info, ca.crt.info of a Secret; truststore.jks of a ConfigMap;
 	// ca.crt of an injection target): certinel takes them over from it
 	// instead of refusing them as another writer's (CompatAdoptable).
-	CompatAdopt     = "internal.certinel.io/compat-adopt"
+	CompatAdopt = "internal.certinel.io/compat-adopt"
+	// CompatAdded lists the keys the translation added, so that translating
+	// a translation again gives the same (a cache transform must be
+	// idempotent).
+	CompatAdded     = "internal.certinel.io/compat-added"
 	compatCertUtils = "cert-utils"
 )
 
 // compatInternal are the cache-only keys; a user's copy of one is dropped.
-var compatInternal = []string{CompatDefaults, CompatWarnings, CompatAdopt}
+var compatInternal = []string{CompatDefaults, CompatWarnings, CompatAdopt, CompatAdded}
 
 // ReasonCompatKeyIgnored is the Warning reason of a compat key that a
 // certinel key on the same object overrides.
@@ -147,12 +151,24 @@ type Translation struct {
 // CompatKeyIgnored says so); a malformed compat value is left out with a
 // Warning InvalidAnnotation. It never fails and never changes ann.
 func (c Compat) Translate(kind string, ann map[string]string) Translation {
-	t := &translator{in: ann}
-	for _, k := range compatInternal {
-		if _, ok := ann[k]; ok {
-			t.out()
-			delete(t.res, k)
-		}
+	return c.TranslateObject(kind, ann, nil)
+}
+
+// TranslateObject is Translate for an object whose pod template carries
+// template (a workload; nil otherwise): Reloader keys there count when the
+// workload has none. It is idempotent: ann may already be a translation
+// (a cache transform may see an object again), whose added keys, listed in
+// CompatAdded, are taken out before translating again; so are cache-only
+// keys a user copied.
+func (c Compat) TranslateObject(kind string, ann, template map[string]string) Translation {
+	orig := compatOriginal(ann)
+	in := orig
+	if c.Reloader && isWorkload(kind) {
+		in = WorkloadReloaderAnnotations(orig, template)
+	}
+	t := &translator{in: in}
+	if len(in) != len(orig) {
+		t.out() // the pod template's Reloader keys count
 	}
 	if c.CertUtils {
 		switch kind {
@@ -168,10 +184,19 @@ func (c Compat) Translate(kind string, ann map[string]string) Translation {
 			t.certUtilsInject()
 		}
 	}
-	if c.Reloader {
-		switch kind {
-		case "Deployment", "StatefulSet", "DaemonSet":
-			t.reloader()
+	if c.Reloader && isWorkload(kind) {
+		t.reloader()
+	}
+	if t.res != nil {
+		var added []string
+		for k := range t.res {
+			if _, ok := orig[k]; !ok && !slices.Contains(compatInternal, k) {
+				added = append(added, k)
+			}
+		}
+		if len(added) > 0 {
+			slices.Sort(added)
+			t.res[CompatAdded] = strings.Join(added, ",")
 		}
 	}
 	if len(t.adopt) > 0 {
@@ -186,9 +211,39 @@ func (c Compat) Translate(kind string, ann map[string]string) Translation {
 	slices.Sort(t.ignored)
 	res := t.res
 	if res == nil {
-		res = ann
+		res = orig
 	}
 	return Translation{Annotations: res, Ignored: t.ignored, Warnings: t.warnings}
+}
+
+func isWorkload(kind string) bool {
+	return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet"
+}
+
+// compatOriginal is ann without the cache-only keys and the keys an earlier
+// translation added (CompatAdded): the object's own annotations. It is ann
+// itself when there are none.
+func compatOriginal(ann map[string]string) map[string]string {
+	found := false
+	for _, k := range compatInternal {
+		if _, ok := ann[k]; ok {
+			found = true
+		}
+	}
+	if !found {
+		return ann
+	}
+	out := make(map[string]string, len(ann))
+	for k, v := range ann {
+		out[k] = v
+	}
+	for _, k := range splitList(ann[CompatAdded]) {
+		delete(out, k)
+	}
+	for _, k := range compatInternal {
+		delete(out, k)
+	}
+	return out
 }
 
 // WorkloadReloaderAnnotations returns the annotations whose Reloader keys

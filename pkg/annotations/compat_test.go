@@ -200,10 +200,15 @@ func TestTranslate(t *testing.T) {
 			if !maps.Equal(in, tc.in) {
 				t.Fatalf("Translate changed its input: %v", tc.in)
 			}
+			again := tc.compat.Translate(tc.kind, maps.Clone(got.Annotations))
+			if !maps.Equal(again.Annotations, got.Annotations) || !slices.Equal(again.Warnings, got.Warnings) {
+				t.Errorf("not idempotent: translating again gives %v, %+v", again.Annotations, again.Warnings)
+			}
 			want := maps.Clone(tc.in)
 			maps.Copy(want, tc.want)
 			warnings := got.Annotations[CompatWarnings]
 			delete(got.Annotations, CompatWarnings)
+			delete(got.Annotations, CompatAdded)
 			if !maps.Equal(got.Annotations, want) {
 				t.Errorf("annotations = %v\nwant %v", got.Annotations, want)
 			}
@@ -308,9 +313,13 @@ func FuzzTranslate(f *testing.F) {
 			ReloaderSecrets: v4, ReloaderConfigMaps: v1, ReloaderAuto: v5,
 		}
 		before := maps.Clone(in)
-		got := Compat{CertUtils: true, Reloader: true}.Translate(kind, in)
+		c := Compat{CertUtils: true, Reloader: true}
+		got := c.TranslateObject(kind, in, map[string]string{ReloaderAuto: v2})
 		if !maps.Equal(before, in) {
 			t.Fatal("input changed")
+		}
+		if again := c.TranslateObject(kind, maps.Clone(got.Annotations), map[string]string{ReloaderAuto: v2}); !maps.Equal(again.Annotations, got.Annotations) {
+			t.Fatalf("not idempotent:\n%v\n%v", got.Annotations, again.Annotations)
 		}
 		for k := range got.Annotations {
 			if _, ok := in[k]; !ok && !strings.HasPrefix(k, Prefix) && !slices.Contains(compatInternal, k) {
@@ -334,4 +343,22 @@ func FuzzTranslate(f *testing.F) {
 			t.Fatal("warnings do not round-trip")
 		}
 	})
+}
+
+func TestTranslateObjectPodTemplateIsIdempotent(t *testing.T) {
+	c := Compat{Reloader: true}
+	tmpl := map[string]string{ReloaderSecrets: "app-tls"}
+	got := c.TranslateObject("Deployment", map[string]string{"team": "a"}, tmpl)
+	if got.Annotations[ReloadSecrets] != "app-tls" {
+		t.Fatalf("annotations = %v", got.Annotations)
+	}
+	again := c.TranslateObject("Deployment", maps.Clone(got.Annotations), tmpl)
+	if !maps.Equal(again.Annotations, got.Annotations) {
+		t.Fatalf("not idempotent:\n%v\n%v", got.Annotations, again.Annotations)
+	}
+	// the template's key gone, the translation goes too
+	gone := c.TranslateObject("Deployment", maps.Clone(got.Annotations), nil)
+	if want := map[string]string{"team": "a"}; !maps.Equal(gone.Annotations, want) {
+		t.Fatalf("annotations = %v, want %v", gone.Annotations, want)
+	}
 }
