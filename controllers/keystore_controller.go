@@ -319,7 +319,7 @@ func (r *KeystoreReconciler) wrote(ctx context.Context, src, out *corev1.Secret,
 	r.event(src, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg)
 	if spec.Password.HasLiteral && len(spec.Formats) > 0 && r.firstPlaintextWarning(src) {
 		r.event(src, corev1.EventTypeWarning, ReasonPlaintextPassword, "Write",
-			fmt.Sprintf("the store password is in clear in annotation %s; put it in a Secret and use %s", annotations.KeystorePassword, annotations.KeystorePasswordSecret))
+			fmt.Sprintf("the store password is in clear in annotation %s; put it in a Secret and use %s", annotations.PasswordKey(src.Annotations), annotations.KeystorePasswordSecret))
 	}
 	logf.FromContext(ctx).Info("wrote keystores", "output", out.Name, "keys", keys)
 }

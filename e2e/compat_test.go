@@ -11,6 +11,7 @@ import (
 
 	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
@@ -203,6 +204,17 @@ func TestCompatGuarantees(t *testing.T) {
 		}
 		return ""
 	})
+
+	// a cluster-scoped target reads any namespace, as with certinel's key
+	hooks := "v-compat-" + ns
+	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", hooks, ns), "apply", "-f", "-")
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration", hooks)
+	})
+	kubectl(t, "", "annotate", "validatingwebhookconfiguration", hooks, "cert-utils-operator.redhat-cop.io/injectca-from-secret="+other+"/corp-ca")
+	waitBundles(t, validatingGVK, "", hooks, func(u *unstructured.Unstructured) []string {
+		return caBundles(u, "webhooks", "clientConfig", "caBundle")
+	}, commonNames(tls.CA))
 
 	// truststore.jks as cert-utils-operator left it (another field manager): taken over
 	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bundle\n  namespace: %s\n  annotations:\n    cert-utils-operator.redhat-cop.io/generate-java-truststore: \"true\"\ndata:\n  ca-bundle.crt: |\n%sbinaryData:\n  truststore.jks: AAAA\n", ns,

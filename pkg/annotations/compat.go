@@ -352,6 +352,16 @@ func (t *translator) certUtilsSecret() {
 	}
 }
 
+// PasswordKey is the annotation the literal store password of ann comes
+// from: certinel.io/keystore-password, or cert-utils' java-keystore-password
+// when the translation set it from that.
+func PasswordKey(ann map[string]string) string {
+	if slices.Contains(splitList(ann[CompatAdded]), KeystorePassword) {
+		return CertUtilsPassword
+	}
+	return KeystorePassword
+}
+
 // CompatAdoptable lists the data keys of a Secret that cert-utils-operator
 // wrote for its cert-utils keys, which certinel takes over (see CompatAdopt).
 func CompatAdoptable(ann map[string]string) []string {

@@ -235,6 +235,16 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+func TestPasswordKey(t *testing.T) {
+	c := Compat{CertUtils: true}
+	if got := PasswordKey(c.Translate("Secret", map[string]string{CertUtilsKeystores: "true", CertUtilsPassword: "pw"}).Annotations); got != CertUtilsPassword {
+		t.Errorf("PasswordKey = %s, want %s", got, CertUtilsPassword)
+	}
+	if got := PasswordKey(map[string]string{Keystores: "jks", KeystorePassword: "pw"}); got != KeystorePassword {
+		t.Errorf("PasswordKey = %s, want %s", got, KeystorePassword)
+	}
+}
+
 func TestTranslateDropsCopiedInternalKeys(t *testing.T) {
 	in := map[string]string{CompatDefaults: "cert-utils", CompatWarnings: "CompatKeyIgnored forged", CompatAdopt: "keystore.jks", Keystores: "jks"}
 	got := Compat{}.Translate("Secret", in)
