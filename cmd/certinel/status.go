@@ -65,6 +65,11 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintln(stderr, "certinel status:", err)
+		return 2
+	}
+	if *all && fs.Changed("namespace") {
+		fmt.Fprintln(stderr, "certinel status: set only one of --namespace and --all-namespaces")
 		return 2
 	}
 	if fs.NArg() > 0 {
