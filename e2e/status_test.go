@@ -112,6 +112,30 @@ func TestStatus(t *testing.T) {
 		})
 	}
 	waitForEvent(t, ns, "other", "CertificateHostMismatch")
+	// An Ingress (the certificate covers app.example.com, not
+	// shop.example.com) and a reloaded Deployment.
+	applyIngress(t, ns, "shop", "")
+	kubectl(t, "", "-n", ns, "annotate", "ingress", "shop", "certinel.io/certs-from-secret=good")
+	waitForEvent(t, ns, "shop", "CertificateHostMismatch")
+	kubectl(t, deploymentYAML(ns, "app", map[string]string{"certinel.io/reload-secrets": "good"}, mountsAppTLS), "apply", "-f", "-")
+	testutil.Eventually(t, 30*time.Second, func() string {
+		if getDeployment(t, ns, "app").Annotations["certinel.io/config-hash"] == "" {
+			return "no baseline on Deployment app"
+		}
+		return ""
+	})
+	// Cluster-scoped targets, seen with -A: one injected, one whose source
+	// does not exist.
+	injected, missing := "v-status-"+ns, "v-status-missing-"+ns
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration", injected, missing, "--ignore-not-found")
+	})
+	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", injected, ns), "apply", "-f", "-")
+	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", missing, ns), "apply", "-f", "-")
+	kubectl(t, "", "annotate", "validatingwebhookconfiguration", injected, annInjectFrom+"="+ns+"/good")
+	kubectl(t, "", "annotate", "validatingwebhookconfiguration", missing, annInjectFrom+"="+ns+"/nothing")
+	waitForEvent(t, "default", injected, "CAInjected")
+	waitForEvent(t, "default", missing, "MissingCASource")
 
 	// Pending: asked for while certinel is down.
 	certinel.Stop()
@@ -158,8 +182,10 @@ func TestStatus(t *testing.T) {
 	wantRow(t, table, "configmap/trust", "inject-ca", "up to date", caExpiry, " ago")
 	wantRow(t, table, "route/web", "route", "up to date", leafExpiry, " ago")
 	wantRow(t, table, "route/other", "route", "up to date (warning: CertificateHostMismatch)", leafExpiry, " ago")
-	if n := len(strings.Split(strings.TrimSpace(table), "\n")); n != 8 {
-		t.Errorf("%d lines, want a header and 7 rows", n)
+	wantRow(t, table, "ingress/shop", "ingress", "up to date (warning: CertificateHostMismatch)", leafExpiry, " ago")
+	wantRow(t, table, "deployment/app", "reload", "up to date", "-", " ago")
+	if n := len(strings.Split(strings.TrimSpace(table), "\n")); n != 10 {
+		t.Errorf("%d lines, want a header and 9 rows (no cluster-scoped ones without -A)", n)
 	}
 
 	// Wide: the Warning's message and what is pending.
@@ -184,6 +210,20 @@ func TestStatus(t *testing.T) {
 	}
 	found := 0
 	for _, r := range rows {
+		if r.Namespace == "" && r.Kind == "ValidatingWebhookConfiguration" {
+			switch r.Name {
+			case injected:
+				found++
+				if r.State != status.UpToDate || r.LastWrite == nil || r.NotAfter == nil || status.FormatExpiry(r.NotAfter, time.Now()) != caExpiry {
+					t.Errorf("json row of %s: %+v", r.Name, r)
+				}
+			case missing:
+				found++
+				if r.State != status.BadInput || r.Reason != "MissingCASource" || r.LastWrite != nil {
+					t.Errorf("json row of %s: %+v", r.Name, r)
+				}
+			}
+		}
 		if r.Namespace != ns {
 			continue
 		}
@@ -195,11 +235,15 @@ func TestStatus(t *testing.T) {
 			t.Errorf("json row of good: %+v", r)
 		}
 	}
-	if found != 7 {
-		t.Errorf("json: %d rows in namespace %s, want 7:\n%s", found, ns, js)
+	if found != 11 {
+		t.Errorf("json: %d rows in namespace %s and of its webhook configurations, want 9 + 2:\n%s", found, ns, js)
 	}
 	all, _ := kubectlCertinel("-A")
 	mustContain(t, "-A table", all, "NAMESPACE")
+	if !strings.HasPrefix(statusRow(t, all, "validatingwebhookconfiguration/"+missing), "- ") {
+		t.Errorf("-A row of a cluster-scoped object does not start with -:\n%s", all)
+	}
+	wantRow(t, all, "validatingwebhookconfiguration/"+missing, "inject-ca", "bad input (MissingCASource)", "-", "never")
 	wantRow(t, all, "secret/mismatch", "bad input (KeyCertificateMismatch)")
 	if !strings.HasPrefix(statusRow(t, all, "secret/mismatch"), ns+" ") {
 		t.Errorf("-A row does not start with the namespace:\n%s", all)
