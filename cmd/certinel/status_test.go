@@ -75,6 +75,7 @@ func TestStatusUsageErrors(t *testing.T) {
 		"bad output":     {[]string{"status", "-o", "yaml"}, "want wide or json"},
 		"arguments":      {[]string{"status", "extra"}, "unexpected arguments [extra]"},
 		"unknown flag":   {[]string{"status", "--frobnicate"}, "unknown flag: --frobnicate"},
+		"-n and -A":      {[]string{"status", "-n", "a", "-A"}, "set only one of --namespace and --all-namespaces"},
 		"kubeconfig bad": {[]string{"status", "--kubeconfig", filepath.Join(t.TempDir(), "none")}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -350,7 +350,8 @@ func keystoreChecks(o *Object, secrets map[string]*Object) []check {
 		out = t
 	}
 	c := check{feature: feature}
-	_, hasCA := o.Data[annotations.CACertKey]
+	// ca.crt.info is written only when ca.crt holds a certificate.
+	hasCA := NotAfter(o.Data[annotations.CACertKey]) != nil
 	managed := strings.Split(out.Annotations[annotations.ManagedKeys], ",")
 	var missing []string
 	for _, k := range spec.OutputKeys(hasCA) {

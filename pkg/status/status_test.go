@@ -127,6 +127,16 @@ func TestRows(t *testing.T) {
 				Data: map[string][]byte{"tls.crt": crt, "tls.crt.info": nil}, ManagedFields: wrote("certinel", t0)}},
 			want: []Row{{Namespace: "a", Kind: KindSecret, Name: "s", Features: []string{FeatureCertInfo}, State: UpToDate, LastWrite: &t0, NotAfter: &expiry}},
 		},
+		"cert-info with an empty ca.crt writes no ca.crt.info": {
+			objs: []Object{{Kind: KindSecret, Namespace: "a", Name: "s", Annotations: map[string]string{annotations.CertInfo: "true", annotations.ManagedKeys: "tls.crt.info"},
+				Data: map[string][]byte{"tls.crt": crt, "ca.crt": {}, "tls.crt.info": nil}, ManagedFields: wrote("certinel", t0)}},
+			want: []Row{{Namespace: "a", Kind: KindSecret, Name: "s", Features: []string{FeatureCertInfo}, State: UpToDate, LastWrite: &t0, NotAfter: &expiry}},
+		},
+		"cert-info with a CA waits for ca.crt.info": {
+			objs: []Object{{Kind: KindSecret, Namespace: "a", Name: "s", Annotations: map[string]string{annotations.CertInfo: "true", annotations.ManagedKeys: "tls.crt.info"},
+				Data: map[string][]byte{"tls.crt": crt, "ca.crt": crt, "tls.crt.info": nil}, ManagedFields: wrote("certinel", t0)}},
+			want: []Row{{Namespace: "a", Kind: KindSecret, Name: "s", Features: []string{FeatureCertInfo}, State: Pending, LastWrite: &t0, NotAfter: &expiry}},
+		},
 		"keystores-target: the outputs and the last write are the target's": {
 			objs: []Object{
 				{Kind: KindSecret, Namespace: "a", Name: "src", Annotations: map[string]string{annotations.Keystores: "jks", annotations.KeystoresTarget: "out"}, Data: map[string][]byte{"tls.crt": crt}},
