@@ -23,9 +23,8 @@ package status
 
 import (
 	"cmp"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
+	"github.com/certinel/certinel/pkg/expiry"
 	"slices"
 	"strings"
 	"time"
@@ -244,7 +243,7 @@ func row(o *Object, secrets map[string]*Object) (Row, bool) {
 			r.LastWrite = &t
 		}
 	}
-	r.NotAfter = expiry(o, secrets)
+	r.NotAfter = certificateExpiry(o, secrets)
 	return r, true
 }
 
@@ -413,11 +412,11 @@ func LastWrite(fields []metav1.ManagedFieldsEntry) (time.Time, bool) {
 	return last, found
 }
 
-// expiry is the notAfter of the certificate that matters for o: a Secret's
+// certificateExpiry is the notAfter of the certificate that matters for o: a Secret's
 // tls.crt, a Route's certificate, the Secret an Ingress's TLS entry names,
 // and for CA injection and truststores the first certificate of the bundle
 // (the source's current CA comes first).
-func expiry(o *Object, secrets map[string]*Object) *time.Time {
+func certificateExpiry(o *Object, secrets map[string]*Object) *time.Time {
 	switch o.Kind {
 	case KindSecret, KindConfigMap:
 		if t := NotAfter(o.Data[annotations.TLSCertKey]); t != nil {
@@ -452,24 +451,13 @@ func expiry(o *Object, secrets map[string]*Object) *time.Time {
 }
 
 // NotAfter is the notAfter of the first certificate in PEM data, nil when
-// there is none that parses.
+// there is none that parses (the same reading as the expiry gauges).
 func NotAfter(data []byte) *time.Time {
-	for rest := data; len(rest) > 0; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			return nil
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil
-		}
-		t := c.NotAfter.UTC()
-		return &t
+	v := expiry.Read(map[string][]byte{"": data}, "")
+	if len(v) == 0 || v[0].Unreadable {
+		return nil
 	}
-	return nil
+	return &v[0].NotAfter
 }
 
 // FormatExpiry prints an expiry as the EXPIRY column does: "2027-03-01
