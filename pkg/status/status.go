@@ -24,7 +24,6 @@ package status
 import (
 	"cmp"
 	"fmt"
-	"github.com/certinel/certinel/pkg/expiry"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/expiry"
 	"github.com/certinel/certinel/pkg/reload"
 )
 
