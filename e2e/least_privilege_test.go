@@ -147,8 +147,8 @@ func (id *chartIdentity) start(t *testing.T) *framework.Certinel {
 
 var forbidden = regexp.MustCompile(`(?i)forbidden`)
 
-// noForbidden fails when certinel's log has a Forbidden error, or when
-// certinel counted a failed write.
+// noForbidden fails when certinel's log has a Forbidden error, or any
+// error but a write conflict.
 func noForbidden(t *testing.T, c *framework.Certinel) {
 	t.Helper()
 	b, err := os.ReadFile(c.LogPath)
@@ -164,11 +164,18 @@ func noForbidden(t *testing.T, c *framework.Certinel) {
 	if len(lines) > 0 {
 		t.Errorf("%d Forbidden lines in certinel's log, e.g.:\n%s", len(lines), strings.Join(lines[:min(len(lines), 5)], "\n"))
 	}
-	if n, err := c.Metric("certinel_write_failures_total"); err != nil || n != 0 {
-		t.Errorf("certinel_write_failures_total %v (%v), want 0", n, err)
+	// Errors other than optimistic-concurrency conflicts with the test's
+	// own kubectl writes (retried at once) would be a refusal too.
+	errs := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, `"level":"error"`) && !strings.Contains(l, "the object has been modified") {
+			if errs++; errs <= 3 {
+				t.Errorf("error in certinel's log: %.600s", l)
+			}
+		}
 	}
-	if n, err := c.Metric("controller_runtime_reconcile_errors_total"); err != nil || n != 0 {
-		t.Errorf("controller_runtime_reconcile_errors_total %v (%v), want 0", n, err)
+	if errs > 3 {
+		t.Errorf("%d errors in certinel's log %s", errs, c.LogPath)
 	}
 	if !strings.Contains(string(b), "Starting workers") {
 		t.Errorf("no controller started; log %s", c.LogPath)
@@ -265,7 +272,7 @@ func TestLeastPrivilegeChartRBAC(t *testing.T) {
 		{"update", "secrets", "-n", "default"},                   // patch only
 		{"create", "pods", "-n", "default"},                      // nothing but what certinel uses
 		{"get", "leases", "-n", "kube-system"},                   // leader election in its namespace only
-		{"update", "leases", "other-lease", "-n", id.release},    // and only its own Lease
+		{"update", "leases/other-lease", "-n", id.release},       // and only its own Lease
 		{"delete", "validatingwebhookconfigurations"},            // injection patches
 		{"escalate", "clusterroles.rbac.authorization.k8s.io"},   // no RBAC at all
 		{"create", "serviceaccounts/token", "-n", "kube-system"}, // no tokens
