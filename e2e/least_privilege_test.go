@@ -381,3 +381,31 @@ func TestLeastPrivilegeChartRBACNamespaces(t *testing.T) {
 	exerciseNamespacedFeatures(t, ns, pki)
 	noForbidden(t, c)
 }
+
+// With routes.enabled=false the chart grants nothing on Routes and certinel
+// (--routes=false) does not watch them, although the API server serves
+// them: no Forbidden, and an annotated Route is left alone.
+func TestLeastPrivilegeChartWithoutRoutes(t *testing.T) {
+	id := installChartIdentity(t, "routes.enabled=false")
+	if id.canI(t, "list", "routes.route.openshift.io", "--all-namespaces") {
+		t.Error("the ServiceAccount may list Routes with routes.enabled=false")
+	}
+	if !slices.Contains(id.args, "--routes=false") {
+		t.Fatalf("no --routes=false in %v", id.args)
+	}
+	c := id.start(t)
+	ns := namespace(t)
+	tls := newTLS(t, framework.SEC1)
+	applyTLSSecret(t, ns, "app-tls", tls, map[string]string{annKeystores: "jks"})
+	applyRoute(t, ns, "web", "app.example.com", "")
+	kubectl(t, "", "-n", ns, "annotate", "route", "web", "certinel.io/certs-from-secret=app-tls")
+	waitForKeys(t, ns, "app-tls", "keystore.jks")
+	time.Sleep(2 * time.Second)
+	if tls := getRoute(t, ns, "web").Spec.TLS; tls != nil {
+		t.Errorf("certinel wrote the Route with --routes=false: %+v", tls)
+	}
+	noForbidden(t, c)
+	if b, _ := os.ReadFile(c.LogPath); strings.Contains(string(b), `"controller":"routes"`) {
+		t.Error("the routes controller started with --routes=false")
+	}
+}
