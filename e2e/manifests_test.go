@@ -184,6 +184,19 @@ func TestChartDefaults(t *testing.T) {
 			}
 		}
 	}
+	t.Run("the API server accepts every object", func(t *testing.T) {
+		ns := namespace(t)
+		objs := helmTemplate(t, ns, "--set", "dashboard.enabled=true,watchNamespaces={"+ns+"}")
+		var items []any
+		for _, o := range objs {
+			items = append(items, o.Object)
+		}
+		list, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+		out := kubectl(t, string(list), "apply", "--dry-run=server", "-f", "-")
+		for _, k := range []string{"deployment.apps", "poddisruptionbudget.policy", "configmap", "role.rbac.authorization.k8s.io"} {
+			mustContain(t, "kubectl apply", out, k)
+		}
+	})
 	t.Run("one replica has no PodDisruptionBudget", func(t *testing.T) {
 		if find(helmTemplate(t, "certinel-system", "--set", "replicas=1"), "PodDisruptionBudget", "certinel-system", "certinel") != nil {
 			t.Error("a PodDisruptionBudget with one replica blocks every node drain")
