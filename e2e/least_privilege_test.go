@@ -186,8 +186,9 @@ func noForbidden(t *testing.T, c *framework.Certinel) {
 // namespaces: keystores with a password Secret and a ConfigMap truststore
 // source, a keystores-target Secret created and deleted, CA injection into
 // a ConfigMap and a Secret, a Route, an Ingress with a mirror of a Secret
-// of another namespace (pki), the reload of a Deployment, and Events.
-func exerciseNamespacedFeatures(t *testing.T, ns, pki string) {
+// of another namespace (pki), the reload of a Deployment, expiry gauges and
+// Warnings, and Events.
+func exerciseNamespacedFeatures(t *testing.T, c *framework.Certinel, ns, pki string) {
 	t.Helper()
 	tls := newTLS(t, framework.SEC1)
 	kubectl(t, "", "-n", ns, "create", "secret", "generic", "store-pw", "--from-literal=password=s3cret-pw")
@@ -240,6 +241,20 @@ func exerciseNamespacedFeatures(t *testing.T, ns, pki string) {
 		kubectl(t, "", "-n", ns, "annotate", "ingress", "web", "certinel.io/certs-from-secret-")
 		secretGone(t, ns, mirror)
 	})
+	t.Run("expiry gauges and Warnings", func(t *testing.T) {
+		soon, err := framework.NewTLSValid("app.example.com", framework.SEC1, time.Time{}, time.Now().Add(5*24*time.Hour), "app.example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		applyTLSSecret(t, ns, "soon-tls", soon, nil)
+		waitForEvent(t, ns, "soon-tls", "CertificateExpiringSoon")
+		testutil.Eventually(t, 30*time.Second, func() string {
+			if v, err := c.Metric("certinel_certificate_not_after_timestamp_seconds", `namespace="`+ns+`"`, `secret="soon-tls"`); err != nil || v == 0 {
+				return fmt.Sprintf("no expiry gauge for soon-tls (%v)", err)
+			}
+			return ""
+		})
+	})
 	t.Run("reload of a Deployment", func(t *testing.T) {
 		kubectl(t, deploymentYAML(ns, "app", map[string]string{"certinel.io/reload-secrets": "app-tls"}, mountsAppTLS), "apply", "-f", "-")
 		waitBaseline(t, ns, "app")
@@ -283,7 +298,7 @@ func TestLeastPrivilegeChartRBAC(t *testing.T) {
 	}
 	c := id.start(t)
 	ns, pki := namespace(t), namespace(t)
-	exerciseNamespacedFeatures(t, ns, pki)
+	exerciseNamespacedFeatures(t, c, ns, pki)
 
 	t.Run("CA injection into cluster-scoped objects", func(t *testing.T) {
 		ca := newTLS(t, framework.SEC1)
@@ -378,7 +393,7 @@ func TestLeastPrivilegeChartRBACNamespaces(t *testing.T) {
 		}
 	}
 	c := id.start(t)
-	exerciseNamespacedFeatures(t, ns, pki)
+	exerciseNamespacedFeatures(t, c, ns, pki)
 	noForbidden(t, c)
 }
 

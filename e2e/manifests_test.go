@@ -275,7 +275,7 @@ func TestChartRBACVariants(t *testing.T) {
 // pendingFlags are manager flags that other branches add; the chart
 // already gives each a value. Remove a flag here once `certinel manager
 // --help` lists it.
-var pendingFlags = []string{"compat", "expiry-warning", "leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period"}
+var pendingFlags = []string{"compat", "leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period"}
 
 // managerFlags returns the flags `certinel manager --help` lists.
 func managerFlags(t *testing.T) []string {
@@ -425,15 +425,6 @@ func TestPromMetricNames(t *testing.T) {
 	}
 }
 
-// pendingMetrics are certinel metrics that another branch adds (section 5
-// of the annotation contract): the PrometheusRule and the dashboard already
-// use them. Remove them here once controllers.MetricNames lists them.
-var pendingMetrics = []string{
-	"certinel_certificate_not_after_timestamp_seconds",
-	"certinel_certificate_not_before_timestamp_seconds",
-	"certinel_certificate_read_errors_total",
-}
-
 // exportedMetrics returns every metric family certinel exports: its own
 // (controllers.MetricNames) and those the running certinel serves on
 // /metrics (controller-runtime's, client-go's, Go's), histograms with their
@@ -460,9 +451,6 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		}
 	}
 	for _, n := range controllers.MetricNames() {
-		names[n] = true
-	}
-	for _, n := range pendingMetrics {
 		names[n] = true
 	}
 	for _, n := range []string{"certinel_writes_total", "controller_runtime_reconcile_errors_total", "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth"} {

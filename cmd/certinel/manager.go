@@ -30,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/certinel/certinel/controllers"
+	"github.com/certinel/certinel/pkg/annotations"
 )
 
 type managerFlags struct {
@@ -47,6 +48,7 @@ type managerFlags struct {
 	reloadRate              float64
 	reloadBurst             int
 	routes                  bool
+	expiryWarning           time.Duration
 	zap                     zap.Options
 }
 
@@ -67,6 +69,7 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
 	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
 	fs.BoolVar(&f.routes, "routes", true, "manage OpenShift Routes once the API server serves them; false: never watch Routes (the RBAC then needs no Route rules)")
+	expiryWarning := fs.String("expiry-warning", "30d", `warn (CertificateExpiringSoon) this long before a certificate expires: a Go duration ("720h") or days ("30d"); certinel.io/expiry-warning overrides it per Secret`)
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
@@ -76,6 +79,11 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if d, err := annotations.ParseDays(strings.TrimSpace(*expiryWarning)); err != nil || d <= 0 {
+		return nil, fmt.Errorf("--expiry-warning %q: want a positive Go duration (720h) or a number of days (30d)", *expiryWarning)
+	} else {
+		f.expiryWarning = d
 	}
 	if f.reloadRate <= 0 || f.reloadBurst < 1 || f.reloadWindow < 0 {
 		return nil, fmt.Errorf("--reload-rate must be above 0, --reload-burst at least 1 and --reload-window not negative")
@@ -170,6 +178,11 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		if err := r.SetupWithManager(ctx, mgr, f.concurrency); err != nil {
 			return fmt.Errorf("set up reload: %w", err)
 		}
+	}
+	if err := (&controllers.ExpiryReconciler{
+		Client: mgr.GetClient(), Recorder: recorder, Clock: clock.RealClock{}, Warning: f.expiryWarning,
+	}).SetupWithManager(mgr, f.concurrency); err != nil {
+		return fmt.Errorf("set up expiry: %w", err)
 	}
 	// Routes: once the API server serves them, now or later.
 	if f.routes {

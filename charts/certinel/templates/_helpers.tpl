@@ -175,7 +175,9 @@ objects with --namespaces, and waits for Routes with discovery alone).
 {{- end }}
 
 {{/*
-The alerting rules of the PrometheusRule. config/prometheus/rule.yaml is
+The alerting rules of the PrometheusRule. Only the leader exports the
+certificate gauges: the expiry alerts aggregate by certificate, so that a
+leader change (other pod and instance labels) does not restart their `for:`. config/prometheus/rule.yaml is
 this with the default values and fullname "certinel" (a test compares), and
 every metric an expression names is one certinel exports (a test checks).
 */}}
@@ -189,7 +191,7 @@ groups:
       {{- with $a.certificateExpiringSoon }}{{ if .enabled }}
       - alert: CertinelCertificateExpiringSoon
         expr: |-
-          0 < (certinel_certificate_not_after_timestamp_seconds{ {{- $sel -}} } - time()) < {{ mul (int .days) 86400 }}
+          0 < (max by (namespace, secret, key) (certinel_certificate_not_after_timestamp_seconds{ {{- $sel -}} }) - time()) < {{ mul (int .days) 86400 }}
         for: {{ .for }}
         labels:
           severity: {{ .severity }}
@@ -201,7 +203,7 @@ groups:
       {{- with $a.certificateExpired }}{{ if .enabled }}
       - alert: CertinelCertificateExpired
         expr: |-
-          certinel_certificate_not_after_timestamp_seconds{ {{- $sel -}} } <= time()
+          max by (namespace, secret, key) (certinel_certificate_not_after_timestamp_seconds{ {{- $sel -}} }) <= time()
         for: {{ .for }}
         labels:
           severity: {{ .severity }}
@@ -213,14 +215,14 @@ groups:
       {{- with $a.certificateReadErrors }}{{ if .enabled }}
       - alert: CertinelCertificateReadErrors
         expr: |-
-          sum by (namespace) (increase(certinel_certificate_read_errors_total{ {{- $sel -}} }[15m])) > {{ .threshold }}
+          sum by (namespace, secret) (increase(certinel_certificate_read_errors_total{ {{- $sel -}} }[15m])) > {{ .threshold }}
         for: {{ .for }}
         labels:
           severity: {{ .severity }}
           {{- with $extra }}{{ toYaml . | nindent 10 }}{{ end }}
         annotations:
           summary: certinel cannot read certificates it watches.
-          description: '{{ "{{" }} $value {{ "}}" }} certificates could not be read in namespace {{ "{{" }} $labels.namespace {{ "}}" }} in 15 minutes; see the Warning Events there.'
+          description: 'Secret {{ "{{" }} $labels.namespace {{ "}}" }}/{{ "{{" }} $labels.secret {{ "}}" }} holds a key without a readable certificate ({{ "{{" }} $value {{ "}}" }} versions in 15 minutes).'
       {{- end }}{{ end }}
       {{- with $a.writeFailures }}{{ if .enabled }}
       - alert: CertinelWriteFailures
