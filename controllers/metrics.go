@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"regexp"
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -40,7 +43,35 @@ var (
 	}, []string{"controller", "verb"})
 )
 
+// collectors are certinel's own metrics, registered together: a new metric
+// goes here, so that MetricNames (which the tests of the Helm chart's
+// PrometheusRule and Grafana dashboard read) names it too.
+var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts,
+	notAfter, notBefore, certificateReadErrors}
+
 func init() {
-	metrics.Registry.MustRegister(invalidInputs, writes, writeFailures, sourcesHeld, rollouts,
-		notAfter, notBefore, certificateReadErrors)
+	metrics.Registry.MustRegister(collectors...)
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// MetricNames returns the names of the metric families certinel itself
+// exports (not controller-runtime's), sorted, whether or not they have a
+// sample yet.
+func MetricNames() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

@@ -309,14 +309,14 @@ func TestParseManagerFlags(t *testing.T) {
 	}
 	if f.kubeconfig != "" || f.namespaces != nil || f.metricsAddr != ":8080" || f.probeAddr != ":8081" ||
 		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 1000 || f.burst != 2000 || f.concurrency != 16 ||
-		f.expiryWarning != 30*24*time.Hour {
+		f.expiryWarning != 30*24*time.Hour || !f.routes {
 		t.Fatalf("defaults = %+v", f)
 	}
 
 	f, err = parseManagerFlags([]string{
 		"--namespaces=team-a,team-b", "--namespaces", "team-c", "--metrics-bind-address=0", "--leader-elect",
 		"--leader-election-namespace=certinel-system", "--kube-api-qps=50", "--kube-api-burst=75",
-		"--max-concurrent-reconciles=8", "--kubeconfig=/tmp/kc", "--zap-log-level=debug", "--expiry-warning=72h",
+		"--max-concurrent-reconciles=8", "--kubeconfig=/tmp/kc", "--zap-log-level=debug", "--expiry-warning=72h", "--routes=false",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func TestParseManagerFlags(t *testing.T) {
 		t.Errorf("namespaces = %q", f.namespaces)
 	}
 	if f.metricsAddr != "0" || !f.leaderElect || f.leaderElectionNamespace != "certinel-system" || f.qps != 50 ||
-		f.burst != 75 || f.concurrency != 8 || f.kubeconfig != "/tmp/kc" || f.expiryWarning != 72*time.Hour {
+		f.burst != 75 || f.concurrency != 8 || f.kubeconfig != "/tmp/kc" || f.expiryWarning != 72*time.Hour || f.routes {
 		t.Errorf("flags = %+v", f)
 	}
 

@@ -47,6 +47,7 @@ type managerFlags struct {
 	reloadWindow            time.Duration
 	reloadRate              float64
 	reloadBurst             int
+	routes                  bool
 	expiryWarning           time.Duration
 	zap                     zap.Options
 }
@@ -67,6 +68,7 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.DurationVar(&f.reloadWindow, "reload-window", time.Second, "changes of a workload's referenced Secrets and ConfigMaps within this window give one rollout")
 	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
 	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
+	fs.BoolVar(&f.routes, "routes", true, "manage OpenShift Routes once the API server serves them; false: never watch Routes (the RBAC then needs no Route rules)")
 	expiryWarning := fs.String("expiry-warning", "30d", `warn (CertificateExpiringSoon) this long before a certificate expires: a Go duration ("720h") or days ("30d"); certinel.io/expiry-warning overrides it per Secret`)
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
@@ -183,17 +185,19 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		return fmt.Errorf("set up expiry: %w", err)
 	}
 	// Routes: once the API server serves them, now or later.
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
-	if err := mgr.Add(&controllers.WhenServed{
-		Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
-		Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
-		Watch: len(namespaces) == 0, Recheck: time.Minute,
-	}); err != nil {
-		return err
+	if f.routes {
+		disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
+		if err := mgr.Add(&controllers.WhenServed{
+			Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
+			Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
+			Watch: len(namespaces) == 0, Recheck: time.Minute,
+		}); err != nil {
+			return err
+		}
 	}
 	// The first list of a large cluster decodes every Secret and ConfigMap
 	// in scope before the cache trims them: hand that memory back once.
