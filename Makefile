@@ -15,6 +15,12 @@ help: ## list the targets
 build: ## build bin/certinel
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/certinel ./cmd/certinel
 
+PLUGIN_DIR ?= $(HOME)/.local/bin
+.PHONY: plugin
+plugin: build ## link bin/certinel as kubectl-certinel into PLUGIN_DIR (~/.local/bin, on PATH) for `kubectl certinel status`
+	mkdir -p $(PLUGIN_DIR)
+	ln -sf $(BIN)/certinel $(PLUGIN_DIR)/kubectl-certinel
+
 .PHONY: tools
 tools: ## build or link kube-apiserver, kube-controller-manager, kubectl and etcd into bin/
 	@e2e/tools/ensure-binaries.sh >/dev/null

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/certinel/certinel/pkg/annotations"
+	"github.com/certinel/certinel/pkg/expiry"
 )
 
 // lastApplied is kubectl's copy of the whole object; for a Secret it holds
@@ -51,6 +52,7 @@ func trimForCache(c annotations.Compat, obj any) (any, error) {
 	}
 	switch o := obj.(type) {
 	case *corev1.Secret:
+		summariseValidity(o)
 		if !annotations.NeedsData(o.Annotations) {
 			o.Data, o.StringData = nil, nil
 			markTrimmed(o)
@@ -119,6 +121,33 @@ func sameMap(a, b map[string]string) bool {
 		return false
 	}
 	return len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// validityMark holds, in the cache only, the validity of the certificates
+// of a Secret that section 5 monitors (expiry.Encode), read before the
+// data is dropped: expiry costs a few bytes per TLS Secret, not its data.
+// Like trimmedMark it is never written to the API server: patches are
+// computed between two cached copies that both carry it.
+const validityMark = "internal.certinel.io/validity"
+
+// summariseValidity records the validity of a monitored Secret's
+// certificates: every kubernetes.io/tls Secret and every Secret with a
+// certinel annotation, unless it opted out with certinel.io/monitor.
+func summariseValidity(s *corev1.Secret) {
+	if s.Type != corev1.SecretTypeTLS && !annotations.HasAny(s.Annotations) {
+		return
+	}
+	if spec, _ := annotations.ParseExpirySpec(s.Annotations, 0); !spec.Monitored {
+		return
+	}
+	keys := []string{annotations.TLSCertKey, annotations.CACertKey}
+	if spec, ok, err := annotations.ParseInjectSpec(s.Namespace, s.Annotations); ok && err == nil {
+		keys = append(keys, spec.TargetKey) // the bundle certinel injects
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[validityMark] = expiry.Encode(expiry.Read(s.Data, keys...))
 }
 
 // trimWorkload drops the pod template of a workload that asks certinel for

@@ -75,6 +75,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			if err := r.deleteMirrors(ctx, &ing, ""); err != nil {
 				return ctrl.Result{}, err
 			}
+			err = &badinput.Error{Reason: badinput.SecretExportNotAllowed, Message: e.Message}
 		}
 		return r.invalid(ctx, &ing, err)
 	}

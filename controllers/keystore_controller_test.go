@@ -889,14 +889,17 @@ func TestTrimForCache(t *testing.T) {
 	cases := map[string]struct {
 		obj      client.Object
 		keepData bool
+		// monitored: section 5 watches its expiry, so the cache keeps the
+		// validity of its certificates (none here: no tls.crt).
+		monitored bool
 	}{
-		"tls Secret":                {obj: &corev1.Secret{ObjectMeta: meta(lastApplied), Type: corev1.SecretTypeTLS, Data: data}},
-		"Secret that only consents": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ShareCertificatesWith: "*", annotations.AllowExportTo: "a"}), Type: corev1.SecretTypeTLS, Data: data}},
+		"tls Secret":                {obj: &corev1.Secret{ObjectMeta: meta(lastApplied), Type: corev1.SecretTypeTLS, Data: data}, monitored: true},
+		"Secret that only consents": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ShareCertificatesWith: "*", annotations.AllowExportTo: "a"}), Type: corev1.SecretTypeTLS, Data: data}, monitored: true},
 		"Secret that opts out":      {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ReloadIgnore: "true", annotations.Monitor: "false"}), Type: corev1.SecretTypeTLS, Data: data}},
 		"annotated Opaque Secret": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.Keystores: "jks"}), Type: corev1.SecretTypeOpaque, Data: data},
-			keepData: true},
+			keepData: true, monitored: true},
 		"Secret with certinel bookkeeping only": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{annotations.ManagedKeys: "keystore.jks"}), Data: data},
-			keepData: true},
+			keepData: true, monitored: true},
 		"Opaque Secret":              {obj: &corev1.Secret{ObjectMeta: meta(lastApplied), Type: corev1.SecretTypeOpaque, Data: data, StringData: map[string]string{"s": "t"}}},
 		"Helm release Secret":        {obj: &corev1.Secret{ObjectMeta: meta(nil), Type: "helm.sh/release.v1", Data: data}},
 		"Secret with another prefix": {obj: &corev1.Secret{ObjectMeta: meta(map[string]string{"example.com/keystores": "jks"}), Data: data}},
@@ -922,6 +925,12 @@ func TestTrimForCache(t *testing.T) {
 					wantAnn = map[string]string{}
 				}
 				wantAnn[trimmedMark] = "true" // readers never take it for the whole object
+			}
+			if tc.monitored {
+				if wantAnn == nil {
+					wantAnn = map[string]string{}
+				}
+				wantAnn[validityMark] = ""
 			}
 			if !maps.Equal(o.GetAnnotations(), wantAnn) {
 				t.Errorf("annotations = %v, want %v", o.GetAnnotations(), wantAnn)

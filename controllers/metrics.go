@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"regexp"
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -22,12 +25,53 @@ var (
 		Name: "certinel_rollouts_total",
 		Help: "Rollouts of workloads by kind and result: rolled, held-keystores, held-rate-limit, failed.",
 	}, []string{"kind", "result"})
+	notAfter = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "certinel_certificate_not_after_timestamp_seconds",
+		Help: "When the first certificate of a data key of a monitored Secret expires, in Unix seconds.",
+	}, []string{"namespace", "secret", "key"})
+	notBefore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "certinel_certificate_not_before_timestamp_seconds",
+		Help: "When the first certificate of a data key of a monitored Secret became valid, in Unix seconds.",
+	}, []string{"namespace", "secret", "key"})
+	certificateReadErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_certificate_read_errors_total",
+		Help: "Versions of monitored Secrets whose data key holds no readable certificate; such keys export no dates.",
+	}, []string{"namespace", "secret", "key"})
 	writeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_write_failures_total",
 		Help: "Writes the API server refused or that failed, by controller and verb.",
 	}, []string{"controller", "verb"})
 )
 
+// collectors are certinel's own metrics, registered together: a new metric
+// goes here, so that MetricNames (which the tests of the Helm chart's
+// PrometheusRule and Grafana dashboard read) names it too.
+var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts,
+	notAfter, notBefore, certificateReadErrors}
+
 func init() {
-	metrics.Registry.MustRegister(invalidInputs, writes, writeFailures, sourcesHeld, rollouts)
+	metrics.Registry.MustRegister(collectors...)
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// MetricNames returns the names of the metric families certinel itself
+// exports (not controller-runtime's), sorted, whether or not they have a
+// sample yet.
+func MetricNames() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

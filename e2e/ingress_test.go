@@ -99,7 +99,7 @@ func TestIngressMirror(t *testing.T) {
 	applyTLSSecret(t, pki, "wildcard", newTLS(t, framework.SEC1), map[string]string{"certinel.io/share-certificates-with": ns})
 	applyIngress(t, ns, "web", "")
 	kubectl(t, "", "-n", ns, "annotate", "ingress", "web", "certinel.io/certs-from-secret="+pki+"/wildcard")
-	mustContain(t, "Event", waitForEvent(t, ns, "web", "SourceNotShared"), "certinel.io/allow-export-to")
+	mustContain(t, "Event", waitForEvent(t, ns, "web", "SecretExportNotAllowed"), "certinel.io/allow-export-to")
 	mirror := "web-certinel-" + pki + "-wildcard"
 	var s corev1.Secret
 	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: mirror}, &s); !apierrors.IsNotFound(err) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"github.com/spf13/pflag"
@@ -307,14 +308,16 @@ func TestParseManagerFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.kubeconfig != "" || f.namespaces != nil || f.metricsAddr != ":8080" || f.probeAddr != ":8081" ||
-		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 1000 || f.burst != 2000 || f.concurrency != 16 || f.compat.Enabled() {
+		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 1000 || f.burst != 2000 || f.concurrency != 16 ||
+		f.expiryWarning != 30*24*time.Hour || !f.routes || f.compat.Enabled() {
 		t.Fatalf("defaults = %+v", f)
 	}
 
 	f, err = parseManagerFlags([]string{
 		"--namespaces=team-a,team-b", "--namespaces", "team-c", "--metrics-bind-address=0", "--leader-elect",
 		"--leader-election-namespace=certinel-system", "--kube-api-qps=50", "--kube-api-burst=75",
-		"--max-concurrent-reconciles=8", "--kubeconfig=/tmp/kc", "--zap-log-level=debug", "--compat=cert-utils, reloader",
+		"--max-concurrent-reconciles=8", "--kubeconfig=/tmp/kc", "--zap-log-level=debug", "--expiry-warning=72h", "--routes=false",
+		"--compat=cert-utils, reloader",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +326,8 @@ func TestParseManagerFlags(t *testing.T) {
 		t.Errorf("namespaces = %q", f.namespaces)
 	}
 	if f.metricsAddr != "0" || !f.leaderElect || f.leaderElectionNamespace != "certinel-system" || f.qps != 50 ||
-		f.burst != 75 || f.concurrency != 8 || f.kubeconfig != "/tmp/kc" || !f.compat.CertUtils || !f.compat.Reloader {
+		f.burst != 75 || f.concurrency != 8 || f.kubeconfig != "/tmp/kc" || f.expiryWarning != 72*time.Hour || f.routes ||
+		!f.compat.CertUtils || !f.compat.Reloader {
 		t.Errorf("flags = %+v", f)
 	}
 
@@ -332,6 +336,8 @@ func TestParseManagerFlags(t *testing.T) {
 		"positional":     {"extra"},
 		"bad number":     {"--kube-api-qps=fast"},
 		"bad zap level":  {"--zap-log-level=loud"},
+		"bad expiry":     {"--expiry-warning=soon"},
+		"zero expiry":    {"--expiry-warning=0d"},
 		"unknown compat": {"--compat=cert-utils,kyverno"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -48,6 +48,8 @@ type managerFlags struct {
 	reloadRate              float64
 	reloadBurst             int
 	compat                  annotations.Compat
+	routes                  bool
+	expiryWarning           time.Duration
 	zap                     zap.Options
 }
 
@@ -68,6 +70,8 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
 	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
 	compat := fs.StringSlice("compat", nil, "honour the annotations of other operators too: cert-utils (cert-utils-operator), reloader (Stakater Reloader), or both (comma-separated); off by default")
+	fs.BoolVar(&f.routes, "routes", true, "manage OpenShift Routes once the API server serves them; false: never watch Routes (the RBAC then needs no Route rules)")
+	expiryWarning := fs.String("expiry-warning", "30d", `warn (CertificateExpiringSoon) this long before a certificate expires: a Go duration ("720h") or days ("30d"); certinel.io/expiry-warning overrides it per Secret`)
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints; "" (default) disables them`)
 	zfs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zfs)
@@ -81,6 +85,11 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	var err error
 	if f.compat, err = annotations.ParseCompat(*compat); err != nil {
 		return nil, err
+	}
+	if d, err := annotations.ParseDays(strings.TrimSpace(*expiryWarning)); err != nil || d <= 0 {
+		return nil, fmt.Errorf("--expiry-warning %q: want a positive Go duration (720h) or a number of days (30d)", *expiryWarning)
+	} else {
+		f.expiryWarning = d
 	}
 	if f.reloadRate <= 0 || f.reloadBurst < 1 || f.reloadWindow < 0 {
 		return nil, fmt.Errorf("--reload-rate must be above 0, --reload-burst at least 1 and --reload-window not negative")
@@ -176,18 +185,25 @@ func startManager(ctx context.Context, f *managerFlags) error {
 			return fmt.Errorf("set up reload: %w", err)
 		}
 	}
-	// Routes: once the API server serves them, now or later.
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return err
+	if err := (&controllers.ExpiryReconciler{
+		Client: mgr.GetClient(), Recorder: recorder, Clock: clock.RealClock{}, Warning: f.expiryWarning,
+	}).SetupWithManager(mgr, f.concurrency); err != nil {
+		return fmt.Errorf("set up expiry: %w", err)
 	}
-	routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
-	if err := mgr.Add(&controllers.WhenServed{
-		Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
-		Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
-		Watch: len(namespaces) == 0, Recheck: time.Minute,
-	}); err != nil {
-		return err
+	// Routes: once the API server serves them, now or later.
+	if f.routes {
+		disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
+		if err := mgr.Add(&controllers.WhenServed{
+			Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
+			Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
+			Watch: len(namespaces) == 0, Recheck: time.Minute,
+		}); err != nil {
+			return err
+		}
 	}
 	// The first list of a large cluster decodes every Secret and ConfigMap
 	// in scope before the cache trims them: hand that memory back once.

@@ -37,11 +37,18 @@ type TLS struct {
 // NewTLS issues a chain for the DNS names with an RSA-2048 (PKCS#1 or
 // PKCS#8) or ECDSA P-256 (SEC1 or PKCS#8) leaf key.
 func NewTLS(cn string, enc KeyEncoding, dnsNames ...string) (*TLS, error) {
+	return NewTLSValid(cn, enc, time.Time{}, time.Time{}, dnsNames...)
+}
+
+// NewTLSValid is NewTLS with a leaf valid from notBefore to notAfter (zero:
+// from an hour ago for 90 days, as NewTLS); the CAs are valid for ten years.
+func NewTLSValid(cn string, enc KeyEncoding, notBefore, notAfter time.Time, dnsNames ...string) (*TLS, error) {
+	caUntil := time.Now().Add(3650 * 24 * time.Hour).Truncate(time.Second)
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	root, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn + " Root CA"}, IsCA: true,
+	root, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn + " Root CA"}, IsCA: true, NotAfter: caUntil,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}, rootKey.Public(), nil, rootKey)
 	if err != nil {
 		return nil, err
@@ -50,7 +57,7 @@ func NewTLS(cn string, enc KeyEncoding, dnsNames ...string) (*TLS, error) {
 	if err != nil {
 		return nil, err
 	}
-	inter, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn + " Intermediate CA"}, IsCA: true, MaxPathLenZero: true,
+	inter, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn + " Intermediate CA"}, IsCA: true, MaxPathLenZero: true, NotAfter: caUntil,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}, intKey.Public(), root, rootKey)
 	if err != nil {
 		return nil, err
@@ -87,7 +94,7 @@ func NewTLS(cn string, enc KeyEncoding, dnsNames ...string) (*TLS, error) {
 	default:
 		return nil, fmt.Errorf("unknown key encoding %q", enc)
 	}
-	leaf, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames,
+	leaf, err := sign(&x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames, NotBefore: notBefore, NotAfter: notAfter,
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}, leafKey.Public(), inter, intKey)
@@ -106,8 +113,12 @@ var serial int64
 func sign(tpl *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate, key crypto.Signer) (*x509.Certificate, error) {
 	serial++
 	tpl.SerialNumber = big.NewInt(time.Now().UnixNano() + serial)
-	tpl.NotBefore = time.Now().Add(-time.Hour).Truncate(time.Second)
-	tpl.NotAfter = time.Now().Add(90 * 24 * time.Hour).Truncate(time.Second)
+	if tpl.NotBefore.IsZero() {
+		tpl.NotBefore = time.Now().Add(-time.Hour).Truncate(time.Second)
+	}
+	if tpl.NotAfter.IsZero() {
+		tpl.NotAfter = time.Now().Add(90 * 24 * time.Hour).Truncate(time.Second)
+	}
 	tpl.BasicConstraintsValid = true
 	if parent == nil {
 		parent = tpl

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Puts kube-apiserver, kube-controller-manager, kubectl and etcd into bin/.
+# Puts kube-apiserver, kube-controller-manager, kubectl, etcd and helm into bin/.
 #
 # No prebuilt Kubernetes binaries can be downloaded where certinel is developed,
 # so they are built from the k8s.io/kubernetes module pinned in e2e/tools/go.mod.
@@ -46,6 +46,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 for nb in "${tools_bins[@]}"; do ln -sfn "$cache/${nb%%=*}" "$bin/${nb%%=*}"; done
+
+# helm, for the chart tests (helm lint, helm template), from its own module
+# e2e/tools/helm so that its dependencies leave the Kubernetes build alone.
+# Cold build: about 2 minutes on 2 cores.
+helm_mod=$tools/helm
+helm_version=$(cd "$helm_mod" && go list -m -f "{{.Version}}" helm.sh/helm/v3)
+[ -n "$helm_version" ] || { echo "cannot read the helm version from $helm_mod/go.mod" >&2; exit 1; }
+helm_cache=$(dirname "$cache")/helm-$helm_version
+if [ ! -x "$helm_cache/helm" ]; then
+  echo "building helm $helm_version into $helm_cache" >&2
+  mkdir -p "$helm_cache"
+  htmp=$(mktemp -d "$helm_cache/.build.XXXXXX")
+  (cd "$helm_mod" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
+    -o "$htmp/helm" helm.sh/helm/v3/cmd/helm)
+  mv "$htmp/helm" "$helm_cache/helm"
+  rm -rf "$htmp"
+fi
+ln -sfn "$helm_cache/helm" "$bin/helm"
 # ETCD=/path/to/etcd uses another etcd (3.5 or later)
 if [ -n "${ETCD:-}" ]; then ln -sfn "$ETCD" "$bin/etcd"; fi
 echo "$bin"

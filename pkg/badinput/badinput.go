@@ -99,6 +99,10 @@ const (
 	// SourceNotShared: a source in another namespace without consent (or
 	// that does not exist: the message is the same).
 	SourceNotShared = "SourceNotShared"
+	// SecretExportNotAllowed: an Ingress names a Secret of another
+	// namespace that does not carry certinel.io/allow-export-to for it
+	// (SourceNotShared, for the one feature that copies a private key).
+	SecretExportNotAllowed = "SecretExportNotAllowed"
 	// OutputTooLarge: the outputs would not fit the Secret or ConfigMap.
 	OutputTooLarge = "OutputTooLarge"
 	// WriteRejected: the API server refused a write that retrying cannot fix.

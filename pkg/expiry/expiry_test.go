@@ -1,0 +1,117 @@
+package expiry
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certinel/certinel/pkg/testpki"
+)
+
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func cert(tb testing.TB, nb, na time.Time) *testpki.Cert {
+	return testpki.Issue(tb, testpki.Template{CommonName: "x", NotBefore: nb, NotAfter: na, Key: testpki.Key(tb, testpki.ECDSA, 1)}, nil)
+}
+
+func TestRead(t *testing.T) {
+	leaf := cert(t, t0, t0.Add(90*24*time.Hour))
+	other := cert(t, t0.Add(-time.Hour), t0.Add(time.Hour))
+	key := testpki.KeyPEM(t, testpki.Key(t, testpki.ECDSA, 2))
+	pemOf := func(c *testpki.Cert) []byte { return c.PEM() }
+	for name, tc := range map[string]struct {
+		data map[string][]byte
+		keys []string
+		want []Validity
+	}{
+		"leaf of a chain": {
+			data: map[string][]byte{"tls.crt": testpki.Join(pemOf(leaf), pemOf(other))},
+			keys: []string{"tls.crt", "ca.crt"},
+			want: []Validity{{Key: "tls.crt", NotBefore: t0, NotAfter: t0.Add(90 * 24 * time.Hour)}},
+		},
+		"key block first is skipped": {
+			data: map[string][]byte{"tls.crt": testpki.Join(key, pemOf(other))},
+			keys: []string{"tls.crt"},
+			want: []Validity{{Key: "tls.crt", NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour)}},
+		},
+		"two keys in order, duplicate key once": {
+			data: map[string][]byte{"tls.crt": pemOf(leaf), "ca.crt": pemOf(other)},
+			keys: []string{"ca.crt", "tls.crt", "ca.crt"},
+			want: []Validity{
+				{Key: "ca.crt", NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour)},
+				{Key: "tls.crt", NotBefore: t0, NotAfter: t0.Add(90 * 24 * time.Hour)},
+			},
+		},
+		"not PEM":             {data: map[string][]byte{"tls.crt": []byte("hello")}, keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}}},
+		"empty":               {data: map[string][]byte{"tls.crt": nil}, keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}}},
+		"only a private key":  {data: map[string][]byte{"tls.crt": key}, keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}}},
+		"truncated PEM":       {data: map[string][]byte{"tls.crt": pemOf(leaf)[:200]}, keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}}},
+		"certificate garbage": {data: map[string][]byte{"tls.crt": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")}, keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}}},
+		"beyond the scan limit": {
+			data: map[string][]byte{"tls.crt": append(bytes.Repeat([]byte("x"), maxPEMScan), pemOf(leaf)...)},
+			keys: []string{"tls.crt"}, want: []Validity{{Key: "tls.crt", Unreadable: true}},
+		},
+		"absent keys": {data: map[string][]byte{"other": pemOf(leaf)}, keys: []string{"tls.crt"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := Read(tc.data, tc.keys...)
+			if len(got) != len(tc.want) {
+				t.Fatalf("Read = %+v, want %+v", got, tc.want)
+			}
+			for i := range got {
+				g, w := got[i], tc.want[i]
+				if g.Key != w.Key || g.Unreadable != w.Unreadable || !g.NotBefore.Equal(w.NotBefore) || !g.NotAfter.Equal(w.NotAfter) {
+					t.Errorf("Read[%d] = %+v, want %+v", i, g, w)
+				}
+			}
+			back, err := Decode(Encode(got))
+			if err != nil || len(back) != len(got) {
+				t.Fatalf("Decode(Encode) = %+v, %v", back, err)
+			}
+			for i := range back {
+				if back[i] != got[i] {
+					t.Errorf("round trip [%d] = %+v, want %+v", i, back[i], got[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for _, s := range []string{"tls.crt", "=1:2", "tls.crt=1", "tls.crt=a:b", "tls.crt=1:2,", "tls.crt=1:x"} {
+		if _, err := Decode(s); err == nil {
+			t.Errorf("Decode(%q) accepted", s)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{"", "tls.crt=!", "tls.crt=1:2,ca.crt=!", "a=-1:99999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		vs, err := Decode(s)
+		if err != nil {
+			return
+		}
+		again, err := Decode(Encode(vs))
+		if err != nil || len(again) != len(vs) {
+			t.Fatalf("Encode(Decode(%q)) does not decode back: %v", s, err)
+		}
+	})
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vs := Read(map[string][]byte{"tls.crt": data}, "tls.crt")
+		if len(vs) != 1 || (vs[0].Unreadable && !vs[0].NotAfter.IsZero()) {
+			t.Fatalf("Read = %+v", vs)
+		}
+		if strings.Contains(Encode(vs), ",") {
+			t.Fatalf("one key encoded with a separator: %q", Encode(vs))
+		}
+	})
+}
