@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -36,10 +37,16 @@ const (
 	// CertUtilsInjectCAFrom is "namespace/name" of a Secret whose ca.crt is
 	// injected (webhooks, CRDs, APIServices, ConfigMaps, Secrets).
 	CertUtilsInjectCAFrom = CertUtilsPrefix + "injectca-from-secret"
+	// CertUtilsExpiryAlert "true" on a Secret: a Warning when its
+	// certificate is within CertUtilsExpiryThreshold of expiring.
+	CertUtilsExpiryAlert = CertUtilsPrefix + "generate-cert-expiry-alert"
+	// CertUtilsExpiryThreshold is a Go duration, default 90 days.
+	CertUtilsExpiryThreshold = CertUtilsPrefix + "cert-soon-to-expire-threshold"
 	// Route keys.
 	CertUtilsCertsFromSecret      = CertUtilsPrefix + "certs-from-secret"
 	CertUtilsDestinationCAFrom    = CertUtilsPrefix + "destinationCA-from-secret"
 	CertUtilsInjectCA             = CertUtilsPrefix + "inject-CA"
+	certUtilsDefaultThreshold     = "2160h" // 90 days
 	certUtilsDefaultPassword      = "changeme"
 	certUtilsDefaultKeyAlias      = "alias"
 	certUtilsDefaultTruststoreKey = "ca-bundle.crt"
@@ -350,6 +357,31 @@ func (t *translator) certUtilsSecret() {
 	if t.flag(CertUtilsCertInfo) && t.set(CertUtilsCertInfo, CertInfo, "true") {
 		t.adopt = append(t.adopt, TLSCertInfoKey, CACertInfoKey)
 	}
+	t.expiry()
+}
+
+// expiry maps cert-utils' expiry alert onto certinel.io/expiry-warning
+// (certinel monitors every TLS Secret anyway): its threshold, by default
+// cert-utils' 90 days. Its check frequencies have no equivalent: certinel
+// wakes at the thresholds themselves.
+func (t *translator) expiry() {
+	if !t.flag(CertUtilsExpiryAlert) {
+		return
+	}
+	threshold := certUtilsDefaultThreshold
+	if v, ok := t.in[CertUtilsExpiryThreshold]; ok && strings.TrimSpace(v) != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			t.invalid(CertUtilsExpiryThreshold, v, `a positive Go duration, e.g. "2160h"`)
+			return
+		}
+		threshold = strings.TrimSpace(v)
+	}
+	compat := CertUtilsExpiryAlert
+	if _, ok := t.in[CertUtilsExpiryThreshold]; ok {
+		compat = CertUtilsExpiryThreshold
+	}
+	t.set(compat, ExpiryWarning, threshold)
 }
 
 // PasswordKey is the annotation the literal store password of ann comes

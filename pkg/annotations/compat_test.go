@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certinel/certinel/pkg/badinput"
 )
@@ -97,6 +98,25 @@ func TestTranslate(t *testing.T) {
 		"cert-info overridden": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsCertInfo: "true", CertInfo: "false"},
 			ignored: []string{CertUtilsCertInfo}, reasons: []string{ReasonCompatKeyIgnored},
+		},
+		"expiry alert with cert-utils' default threshold": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsExpiryAlert: "true"},
+			want: map[string]string{ExpiryWarning: "2160h"},
+		},
+		"expiry alert with a threshold": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsExpiryAlert: "true", CertUtilsExpiryThreshold: "720h"},
+			want: map[string]string{ExpiryWarning: "720h"},
+		},
+		"expiry threshold without the alert": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsExpiryThreshold: "720h"},
+		},
+		"expiry threshold in days is not a Go duration": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsExpiryAlert: "true", CertUtilsExpiryThreshold: "30d"},
+			reasons: []string{badinput.InvalidAnnotation},
+		},
+		"certinel expiry-warning wins": {
+			compat: both, kind: "Secret", in: map[string]string{CertUtilsExpiryAlert: "true", CertUtilsExpiryThreshold: "720h", ExpiryWarning: "10d"},
+			ignored: []string{CertUtilsExpiryThreshold}, reasons: []string{ReasonCompatKeyIgnored},
 		},
 		"inject into a Secret": {
 			compat: both, kind: "Secret", in: map[string]string{CertUtilsInjectCAFrom: " certs/ca "},
@@ -282,6 +302,10 @@ func TestCompatDefaultsInSpecs(t *testing.T) {
 	if ts.Password.Or() != "changeme" || ts.Key != "ca-bundle.crt" || ts.TrustAliases != AliasIndexed {
 		t.Fatalf("truststore spec = %+v", ts)
 	}
+	es, err := ParseExpirySpec(c.Translate("Secret", map[string]string{CertUtilsExpiryAlert: "true"}).Annotations, DefaultExpiryWarning)
+	if err != nil || !es.Monitored || es.Warning != 90*24*time.Hour {
+		t.Fatalf("expiry spec = %+v, %v", es, err)
+	}
 	rs, asks, err := ParseRouteSpec(c.Translate("Route", map[string]string{CertUtilsCertsFromSecret: "web"}).Annotations)
 	if err != nil || !asks || rs != (RouteSpec{CertsFrom: "web", InjectCA: true}) {
 		t.Fatalf("route spec = %+v, %t, %v", rs, asks, err)
@@ -321,6 +345,7 @@ func FuzzTranslate(f *testing.F) {
 			CertUtilsTruststore: v1, CertUtilsSourceKey: v4,
 			CertUtilsCertsFromSecret: v1, CertUtilsDestinationCAFrom: v2, CertUtilsInjectCA: v3,
 			ReloaderSecrets: v4, ReloaderConfigMaps: v1, ReloaderAuto: v5,
+			CertUtilsExpiryAlert: v5, CertUtilsExpiryThreshold: v4,
 		}
 		before := maps.Clone(in)
 		c := Compat{CertUtils: true, Reloader: true}
@@ -349,6 +374,9 @@ func FuzzTranslate(f *testing.F) {
 		check(err)
 		_, _, err = ParseRouteSpec(got.Annotations)
 		check(err)
+		if spec, err := ParseExpirySpec(got.Annotations, DefaultExpiryWarning); err == nil && got.Annotations[ExpiryWarning] != "" && spec.Warning <= 0 {
+			t.Fatalf("expiry-warning %q accepted as %v", got.Annotations[ExpiryWarning], spec.Warning)
+		}
 		if len(got.Warnings) > 0 && len(DecodeCompatWarnings(got.Annotations[CompatWarnings])) != len(got.Warnings) {
 			t.Fatal("warnings do not round-trip")
 		}
