@@ -43,9 +43,13 @@ const (
 	// CertUtilsExpiryThreshold is a Go duration, default 90 days.
 	CertUtilsExpiryThreshold = CertUtilsPrefix + "cert-soon-to-expire-threshold"
 	// Route keys.
-	CertUtilsCertsFromSecret      = CertUtilsPrefix + "certs-from-secret"
-	CertUtilsDestinationCAFrom    = CertUtilsPrefix + "destinationCA-from-secret"
-	CertUtilsInjectCA             = CertUtilsPrefix + "inject-CA"
+	CertUtilsCertsFromSecret   = CertUtilsPrefix + "certs-from-secret"
+	CertUtilsDestinationCAFrom = CertUtilsPrefix + "destinationCA-from-secret"
+	CertUtilsInjectCA          = CertUtilsPrefix + "inject-CA"
+)
+
+// cert-utils-operator's defaults.
+const (
 	certUtilsDefaultThreshold     = "2160h" // 90 days
 	certUtilsDefaultPassword      = "changeme"
 	certUtilsDefaultKeyAlias      = "alias"
@@ -90,7 +94,7 @@ var compatInternal = []string{CompatDefaults, CompatWarnings, CompatAdopt, Compa
 
 // ReasonCompatKeyIgnored is the Warning reason of a compat key that a
 // certinel key on the same object overrides.
-const ReasonCompatKeyIgnored = "CompatKeyIgnored"
+const ReasonCompatKeyIgnored = badinput.CompatKeyIgnored
 
 // AliasScheme names the certificates of a truststore.
 type AliasScheme string

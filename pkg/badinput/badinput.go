@@ -58,8 +58,11 @@ const (
 	InvalidPassword         = "InvalidPassword"
 	MissingTruststoreSource = "MissingTruststoreSource"
 	MissingSourceKey        = "MissingSourceKey"
-	DataKeyConflict         = "DataKeyConflict"
-	TargetConflict          = "TargetConflict"
+	// CompatKeyIgnored: a cert-utils or Reloader key (--compat) that a
+	// certinel key on the same object overrides.
+	CompatKeyIgnored = "CompatKeyIgnored"
+	DataKeyConflict  = "DataKeyConflict"
+	TargetConflict   = "TargetConflict"
 )
 
 // quoteLimit is how much of a user's value a message quotes. The API server
