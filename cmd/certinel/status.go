@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/pager"
 
+	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/status"
 )
 
@@ -61,6 +62,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	clientcmd.BindOverrideFlags(overrides, fs, clientcmd.RecommendedConfigOverrideFlags(""))
 	all := fs.BoolP("all-namespaces", "A", false, "every namespace, and the cluster-scoped injection targets (webhook configurations, CRDs, APIServices)")
 	output := fs.StringP("output", "o", "", "output format: wide (with the Warning or what is pending) or json")
+	compatFlag := fs.StringSlice("compat", nil, "read cert-utils-operator and/or Reloader annotations as certinel does with the same --compat (cert-utils, reloader)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -74,6 +76,11 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "certinel status: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+	compat, err := annotations.ParseCompat(*compatFlag)
+	if err != nil {
+		fmt.Fprintln(stderr, "certinel status:", err)
 		return 2
 	}
 	if *output != "" && *output != "wide" && *output != "json" {
@@ -122,6 +129,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		err := pager.New(list).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
 			u := obj.(*unstructured.Unstructured)
 			u.SetKind(k.kind)
+			compatTranslate(compat, u)
 			objs = append(objs, status.FromUnstructured(u))
 			return nil
 		})
@@ -228,4 +236,16 @@ func oneLine(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// compatTranslate gives u the annotations certinel reads under compat: the
+// certinel keys its cert-utils or Reloader keys stand for.
+func compatTranslate(c annotations.Compat, u *unstructured.Unstructured) {
+	if !c.Enabled() {
+		return
+	}
+	template, _, _ := unstructured.NestedStringMap(u.Object, "spec", "template", "metadata", "annotations")
+	if ann := c.TranslateObject(u.GetKind(), u.GetAnnotations(), template).Annotations; len(ann) > 0 {
+		u.SetAnnotations(ann)
+	}
 }
