@@ -262,3 +262,39 @@ func TestTakeoverAtStartupRollsNothing(t *testing.T) {
 	waitBaseline(t, ns, "legacy")
 	waitReplicaSets(t, ns, "legacy", 1)
 }
+
+// Reloader's auto and ConfigMap keys, on the workload or on its pod
+// template, roll once per change of what the pods read, and never on sight.
+func TestCompatReloaderAutoAndConfigMaps(t *testing.T) {
+	startCompatCertinel(t)
+	ns := namespace(t)
+	kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=level=info")
+	kubectl(t, "", "-n", ns, "create", "configmap", "flags", "--from-literal=beta=off")
+	readsSettings := `      containers: [{name: app, image: registry.example/app:1, envFrom: [{configMapRef: {name: settings}}]}]
+`
+	kubectl(t, deploymentYAML(ns, "auto", map[string]string{"reloader.stakater.com/auto": "true"}, readsSettings), "apply", "-f", "-")
+	// the key on the pod template, as Reloader also reads it
+	kubectl(t, fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: listed, namespace: %s}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: listed}}
+  template:
+    metadata:
+      labels: {app: listed}
+      annotations: {configmap.reloader.stakater.com/reload: flags}
+    spec:
+      containers: [{name: app, image: registry.example/app:1}]
+`, ns), "apply", "-f", "-")
+	for _, d := range []string{"auto", "listed"} {
+		waitBaseline(t, ns, d)
+		waitReplicaSets(t, ns, d, 1)
+	}
+	kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"level":"debug"}}`)
+	waitReplicaSets(t, ns, "auto", 2)
+	waitReplicaSets(t, ns, "listed", 1)
+	kubectl(t, "", "-n", ns, "patch", "configmap", "flags", "-p", `{"data":{"beta":"on"}}`)
+	waitReplicaSets(t, ns, "listed", 2)
+	waitReplicaSets(t, ns, "auto", 2)
+}
