@@ -309,7 +309,8 @@ func TestParseManagerFlags(t *testing.T) {
 	}
 	if f.kubeconfig != "" || f.namespaces != nil || f.metricsAddr != ":8080" || f.probeAddr != ":8081" ||
 		f.leaderElect || f.leaderElectionNamespace != "" || f.qps != 1000 || f.burst != 2000 || f.concurrency != 16 ||
-		f.expiryWarning != 30*24*time.Hour || !f.routes || f.compat.Enabled() {
+		f.expiryWarning != 30*24*time.Hour || !f.routes || f.compat.Enabled() ||
+		f.leaderElectionID != "certinel.io" || f.leaseDuration != 15*time.Second || f.renewDeadline != 10*time.Second || f.retryPeriod != 2*time.Second {
 		t.Fatalf("defaults = %+v", f)
 	}
 
@@ -318,6 +319,7 @@ func TestParseManagerFlags(t *testing.T) {
 		"--leader-election-namespace=certinel-system", "--kube-api-qps=50", "--kube-api-burst=75",
 		"--max-concurrent-reconciles=8", "--kubeconfig=/tmp/kc", "--zap-log-level=debug", "--expiry-warning=72h", "--routes=false",
 		"--compat=cert-utils, reloader",
+		"--leader-election-id=certinel-shard-a", "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +329,8 @@ func TestParseManagerFlags(t *testing.T) {
 	}
 	if f.metricsAddr != "0" || !f.leaderElect || f.leaderElectionNamespace != "certinel-system" || f.qps != 50 ||
 		f.burst != 75 || f.concurrency != 8 || f.kubeconfig != "/tmp/kc" || f.expiryWarning != 72*time.Hour || f.routes ||
-		!f.compat.CertUtils || !f.compat.Reloader {
+		!f.compat.CertUtils || !f.compat.Reloader ||
+		f.leaderElectionID != "certinel-shard-a" || f.leaseDuration != 4*time.Second || f.renewDeadline != 3*time.Second || f.retryPeriod != 500*time.Millisecond {
 		t.Errorf("flags = %+v", f)
 	}
 
@@ -350,4 +353,45 @@ func TestParseManagerFlags(t *testing.T) {
 	if _, err := parseManagerFlags([]string{"--help"}, io.Discard); !errors.Is(err, pflag.ErrHelp) {
 		t.Fatalf("--help: %v, want pflag.ErrHelp", err)
 	}
+}
+
+// Leader election timings that client-go would refuse, or that would let a
+// standby take over from a leader that still leads, stop the manager
+// before it starts, with a message naming the flags.
+func TestParseLeaderElectionFlags(t *testing.T) {
+	cases := map[string]struct {
+		args []string
+		want string // "" when valid
+	}{
+		"defaults":                       {nil, ""},
+		"short, as in the e2e test":      {[]string{"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms"}, ""},
+		"long":                           {[]string{"--leader-elect-lease-duration=60s", "--leader-elect-renew-deadline=40s", "--leader-elect-retry-period=5s"}, ""},
+		"renew deadline = lease":         {[]string{"--leader-elect-lease-duration=10s", "--leader-elect-renew-deadline=10s"}, "--leader-elect-renew-deadline (10s) must be below --leader-elect-lease-duration (10s)"},
+		"renew deadline above lease":     {[]string{"--leader-elect-renew-deadline=20s"}, "must be below --leader-elect-lease-duration (15s)"},
+		"retry period = renew deadline":  {[]string{"--leader-elect-retry-period=10s"}, "--leader-elect-renew-deadline (10s) must be above 1.2 × --leader-elect-retry-period (10s)"},
+		"retry period × 1.2 = deadline":  {[]string{"--leader-elect-renew-deadline=6s", "--leader-elect-retry-period=5s"}, "must be above 1.2 × --leader-elect-retry-period (5s)"},
+		"retry period zero":              {[]string{"--leader-elect-retry-period=0s"}, "--leader-elect-retry-period must be above 0"},
+		"retry period negative":          {[]string{"--leader-elect-retry-period=-1s"}, "--leader-elect-retry-period must be above 0"},
+		"lease in fractions of a second": {[]string{"--leader-elect-lease-duration=2500ms", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms"}, "--leader-elect-lease-duration must be a whole number of seconds, at least 1s (got 2.5s)"},
+		"lease below a second":           {[]string{"--leader-elect-lease-duration=500ms", "--leader-elect-renew-deadline=400ms", "--leader-elect-retry-period=100ms"}, "at least 1s"},
+		"lease not a duration":           {[]string{"--leader-elect-lease-duration=15"}, "leader-elect-lease-duration"},
+		"empty id":                       {[]string{"--leader-election-id="}, `--leader-election-id "" is not a valid Lease name`},
+		"id with upper case":             {[]string{"--leader-election-id=Certinel"}, `--leader-election-id "Certinel" is not a valid Lease name`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseManagerFlags(tc.args, io.Discard)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("%q: %v", tc.args, err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("%q parsed without error", tc.args)
+			case tc.want != "":
+				mustContain(t, "error", err.Error(), tc.want)
+			}
+		})
+	}
+	// the same through the command line: exit 2 before any manager starts
+	r := runArgs("manager", "--leader-elect", "--leader-elect-renew-deadline=15s").requireCode(t, 2)
+	mustContain(t, "stderr", r.stderr, "certinel: --leader-elect-renew-deadline (15s) must be below --leader-elect-lease-duration (15s)")
 }

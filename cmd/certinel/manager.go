@@ -16,10 +16,12 @@ import (
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -40,6 +42,10 @@ type managerFlags struct {
 	probeAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
+	leaderElectionID        string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	qps                     float32
 	burst                   int
 	concurrency             int
@@ -63,6 +69,10 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica writes")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
+	fs.StringVar(&f.leaderElectionID, "leader-election-id", "certinel.io", "name of the leader election Lease; give each release (shard) in one namespace its own")
+	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a standby waits after the leader's last renewal before it takes over (whole seconds); bounds the takeover when the leader dies")
+	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before it stops (exits); below --leader-elect-lease-duration")
+	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often the leader renews and a standby tries to acquire the Lease")
 	fs.Float32Var(&f.qps, "kube-api-qps", 1000, "client-side limit of API requests per second (the API server's priority and fairness applies too)")
 	fs.IntVar(&f.burst, "kube-api-burst", 2000, "client-side burst of API requests")
 	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 16, "objects each controller works on at once")
@@ -94,7 +104,30 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	if f.reloadRate <= 0 || f.reloadBurst < 1 || f.reloadWindow < 0 {
 		return nil, fmt.Errorf("--reload-rate must be above 0, --reload-burst at least 1 and --reload-window not negative")
 	}
+	if err := validateLeaderElection(f); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// validateLeaderElection checks the timings as client-go's leader elector
+// does, and one thing more: the Lease records its duration in whole seconds
+// and a standby trusts that figure, so a fraction would let a standby take
+// over while the leader still believes it leads.
+func validateLeaderElection(f *managerFlags) error {
+	switch {
+	case len(validation.IsDNS1123Subdomain(f.leaderElectionID)) > 0:
+		return fmt.Errorf("--leader-election-id %q is not a valid Lease name: %s", f.leaderElectionID, strings.Join(validation.IsDNS1123Subdomain(f.leaderElectionID), "; "))
+	case f.leaseDuration < time.Second || f.leaseDuration%time.Second != 0:
+		return fmt.Errorf("--leader-elect-lease-duration must be a whole number of seconds, at least 1s (got %s)", f.leaseDuration)
+	case f.retryPeriod <= 0:
+		return fmt.Errorf("--leader-elect-retry-period must be above 0 (got %s)", f.retryPeriod)
+	case f.renewDeadline >= f.leaseDuration:
+		return fmt.Errorf("--leader-elect-renew-deadline (%s) must be below --leader-elect-lease-duration (%s)", f.renewDeadline, f.leaseDuration)
+	case f.renewDeadline <= time.Duration(leaderelection.JitterFactor*float64(f.retryPeriod)):
+		return fmt.Errorf("--leader-elect-renew-deadline (%s) must be above %g × --leader-elect-retry-period (%s)", f.renewDeadline, leaderelection.JitterFactor, f.retryPeriod)
+	}
+	return nil
 }
 
 func runManager(args []string, stderr io.Writer) int {
@@ -151,9 +184,12 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		HealthProbeBindAddress:        f.probeAddr,
 		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
-		LeaderElectionID:              "certinel.io",
+		LeaderElectionID:              f.leaderElectionID,
 		LeaderElectionNamespace:       f.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &f.leaseDuration,
+		RenewDeadline:                 &f.renewDeadline,
+		RetryPeriod:                   &f.retryPeriod,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -222,7 +258,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		return err
 	}
 	ctrl.Log.WithName("setup").Info("starting certinel", "version", version, "namespaces", f.namespaces, "leaderElection", f.leaderElect,
-		"compatCertUtils", f.compat.CertUtils, "compatReloader", f.compat.Reloader)
+		"leaseDuration", f.leaseDuration, "compatCertUtils", f.compat.CertUtils, "compatReloader", f.compat.Reloader)
 	return mgr.Start(ctx)
 }
 
