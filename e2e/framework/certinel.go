@@ -142,6 +142,28 @@ func (c *Certinel) Stop() {
 	}
 }
 
+// Kill sends SIGKILL, as a node failure or the OOM killer would: the
+// process gets no chance to finish its work or to release the leader Lease.
+// It returns once the process is gone.
+func (c *Certinel) Kill() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Kill()
+	<-c.exited
+}
+
+// Probe returns the HTTP status of a health probe path ("/healthz",
+// "/readyz").
+func (c *Certinel) Probe(path string) (int, error) {
+	resp, err := httpClient.Get(c.ProbeURL + path)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 // PID is the process id.
 func (c *Certinel) PID() int { return c.cmd.Process.Pid }
 
