@@ -106,6 +106,9 @@ func TestHAFailover(t *testing.T) {
 	for i, sc := range scenarios {
 		ok := t.Run(sc.name, func(t *testing.T) {
 			checkStandby(t, standby)
+			if l, s := metricOf(t, leader, "leader_election_master_status"), metricOf(t, standby, "leader_election_master_status"); l != 1 || s != 0 {
+				t.Errorf("leader_election_master_status: %v on the leader, %v on the standby; want 1 and 0", l, s)
+			}
 			before := getSecret(t, ns, "app-tls")
 			rsBefore := replicaSets(t, ns, "web")
 			oldHolder := leaseHolder(t, ns)
@@ -177,6 +180,9 @@ func TestHAFailover(t *testing.T) {
 			t.Logf("kill landed %s; takeover %v after SIGKILL (lease %v, retry period %v: expected between %v and %v); keystores written %v and rollout %v relative to SIGKILL",
 				landed, took.Round(time.Millisecond), haLeaseDuration, haRetryPeriod, haLeaseDuration-haRetryPeriod,
 				haLeaseDuration+2*time.Duration(2.2*float64(haRetryPeriod)), written.Sub(killed).Round(time.Millisecond), rolledAt.Sub(killed).Round(time.Millisecond))
+			if l := metricOf(t, standby, "leader_election_master_status"); l != 1 {
+				t.Errorf("leader_election_master_status of the new leader: %v, want 1", l)
+			}
 			if lease.Spec.LeaseTransitions == nil || *lease.Spec.LeaseTransitions < 1 {
 				t.Errorf("leader transitions %v, want at least 1", lease.Spec.LeaseTransitions)
 			}
