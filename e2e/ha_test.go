@@ -177,8 +177,12 @@ func TestHAFailover(t *testing.T) {
 			default:
 				t.Errorf("the new leader wrote the keystores %v times and rolled %v times: the killed one rolled before the keystores matched", wrote, rolled)
 			}
-			t.Logf("kill landed %s; takeover %v after SIGKILL (lease %v, retry period %v: expected between %v and %v); keystores written %v and rollout %v relative to SIGKILL",
-				landed, took.Round(time.Millisecond), haLeaseDuration, haRetryPeriod, haLeaseDuration-haRetryPeriod,
+			// The standby takes over once the Lease has gone unrenewed for
+			// the lease duration, as it saw it (it polls every 1 to 2.2 retry
+			// periods), so at most lease + 4.4 × retry period after the kill,
+			// and at least lease after the leader's last renewal.
+			t.Logf("kill landed %s; takeover %v after SIGKILL (lease %v, retry period %v: at most %v); keystores written %v and rollout %v relative to SIGKILL",
+				landed, took.Round(time.Millisecond), haLeaseDuration, haRetryPeriod,
 				haLeaseDuration+2*time.Duration(2.2*float64(haRetryPeriod)), written.Sub(killed).Round(time.Millisecond), rolledAt.Sub(killed).Round(time.Millisecond))
 			if l := metricOf(t, standby, "leader_election_master_status"); l != 1 {
 				t.Errorf("leader_election_master_status of the new leader: %v, want 1", l)
@@ -198,6 +202,17 @@ func TestHAFailover(t *testing.T) {
 		}
 	}
 	checkStandby(t, standby)
+
+	t.Run("a leader that stops hands over the Lease at once", func(t *testing.T) {
+		holder := leaseHolder(t, ns)
+		stopped := time.Now()
+		leader.Stop() // SIGTERM: the Lease is released
+		lease := waitLeaseTakenOver(t, ns, holder)
+		if !strings.Contains(readLog(t, standby), acquiredLease) {
+			t.Errorf("the new holder %s is not the standby", *lease.Spec.HolderIdentity)
+		}
+		t.Logf("takeover %v after SIGTERM (retry period %v)", lease.Spec.AcquireTime.Sub(stopped).Round(time.Millisecond), haRetryPeriod)
+	})
 }
 
 // electedLeader waits until exactly one of the two processes says it
