@@ -453,3 +453,57 @@ func changes(versions []client.Object, value func(client.Object) string) int {
 	}
 	return n
 }
+
+// Shards by namespace need a Lease each: two releases whose Leases share a
+// name and a namespace fight, and only one shard works; with
+// --leader-election-id each shard leads its own namespaces.
+func TestShardLeases(t *testing.T) {
+	ctx := context.Background()
+	leaseNS, nsA, nsB := namespace(t), namespace(t), namespace(t)
+	role := strings.ReplaceAll(readRepoFile(t, "config/rbac/leader_election_role.yaml"), "namespace: certinel-system", "namespace: "+leaseNS)
+	role = strings.ReplaceAll(role, `resourceNames: ["certinel.io"]`, `resourceNames: ["certinel.io", "certinel-b"]`)
+	kubectl(t, role, "apply", "-f", "-")
+	kubectl(t, "", "-n", leaseNS, "create", "rolebinding", "certinel-e2e-leader", "--role=certinel-leader-election", "--user="+certinelUserName)
+
+	certinel.Stop()
+	t.Cleanup(func() {
+		if err := certinel.Start(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	shard := func(ns string, extra ...string) *framework.Certinel {
+		t.Helper()
+		args := append([]string{"--namespaces=" + ns, "--leader-elect", "--leader-election-namespace=" + leaseNS,
+			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms"}, extra...)
+		c, err := framework.StartCertinel(ctx, certinelBin, certinel.Kubeconfig, filepath.Join(cluster.Dir, "certinel-shard-"+ns+".log"), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Stop)
+		return c
+	}
+	tls := newTLS(t, framework.SEC1)
+	applyTLSSecret(t, nsA, "app-tls", tls, map[string]string{annKeystores: "jks"})
+	applyTLSSecret(t, nsB, "app-tls", tls, map[string]string{annKeystores: "jks"})
+
+	a := shard(nsA)
+	waitForKeys(t, nsA, "app-tls", "keystore.jks")
+	b := shard(nsB) // the same Lease as shard A: it waits for A's
+	checkStandby(t, b)
+	time.Sleep(2 * haLeaseDuration)
+	if s := getSecret(t, nsB, "app-tls"); s.Data["keystore.jks"] != nil {
+		t.Fatal("shard B worked while shard A held their shared Lease")
+	}
+	checkStandby(t, b)
+
+	b.Stop()
+	shard(nsB, "--leader-election-id=certinel-b")
+	waitForKeys(t, nsB, "app-tls", "keystore.jks")
+	if leaseHolder(t, leaseNS) == "" || !strings.Contains(readLog(t, a), acquiredLease) {
+		t.Error("shard A lost its Lease")
+	}
+	var lease coordinationv1.Lease
+	if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: leaseNS, Name: "certinel-b"}, &lease); err != nil || lease.Spec.HolderIdentity == nil {
+		t.Errorf("no Lease certinel-b held by shard B: %v", err)
+	}
+}
