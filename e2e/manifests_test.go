@@ -245,6 +245,25 @@ func TestChartRBACVariants(t *testing.T) {
 			t.Error("no Route rules by default")
 		}
 	})
+	t.Run("a shard's own Lease", func(t *testing.T) {
+		objs := helmTemplate(t, "certinel-system", "--set", "leaderElection.id=certinel-shard-a")
+		role := find(objs, "Role", "certinel-system", "certinel-leader-election")
+		if role == nil {
+			t.Fatalf("no leader-election Role: %v", kinds(objs))
+		}
+		var names []string
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			n, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resourceNames")
+			names = append(names, n...)
+		}
+		if !slices.Equal(names, []string{"certinel-shard-a"}) {
+			t.Errorf("the leader-election Role names %q, want the Lease certinel-shard-a", names)
+		}
+		if !slices.Contains(managerArgs(t, objs), "--leader-election-id=certinel-shard-a") {
+			t.Errorf("no --leader-election-id in %v", managerArgs(t, objs))
+		}
+	})
 	t.Run("namespaces", func(t *testing.T) {
 		objs := helmTemplate(t, "certinel-system", "--set", "watchNamespaces={team-a,team-b}")
 		for _, o := range objs {
@@ -275,7 +294,7 @@ func TestChartRBACVariants(t *testing.T) {
 // pendingFlags are manager flags that other branches add; the chart
 // already gives each a value. Remove a flag here once `certinel manager
 // --help` lists it.
-var pendingFlags = []string{"compat", "leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period"}
+var pendingFlags = []string{"compat"}
 
 // managerFlags returns the flags `certinel manager --help` lists.
 func managerFlags(t *testing.T) []string {
@@ -297,7 +316,7 @@ func TestChartHasEveryManagerFlag(t *testing.T) {
 	known := append(managerFlags(t), pendingFlags...)
 	args := managerArgs(t, helmTemplate(t, "certinel-system", "--set", strings.Join([]string{
 		"kubeconfig=/etc/certinel/kubeconfig", "watchNamespaces={a,b}", "pprof.bindAddress=127.0.0.1:6060",
-		"compat={cert-utils,reloader}", "expiryWarning=720h", "leaderElection.namespace=leases",
+		"compat={cert-utils,reloader}", "expiryWarning=720h", "leaderElection.namespace=leases", "leaderElection.id=certinel-shard-a",
 		"leaderElection.leaseDuration=15s", "leaderElection.renewDeadline=10s", "leaderElection.retryPeriod=2s",
 	}, ",")))
 	given := map[string]bool{}
