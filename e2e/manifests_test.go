@@ -291,11 +291,6 @@ func TestChartRBACVariants(t *testing.T) {
 	})
 }
 
-// pendingFlags are manager flags that other branches add; the chart
-// already gives each a value. Remove a flag here once `certinel manager
-// --help` lists it.
-var pendingFlags = []string{"compat"}
-
 // managerFlags returns the flags `certinel manager --help` lists.
 func managerFlags(t *testing.T) []string {
 	t.Helper()
@@ -313,7 +308,7 @@ func managerFlags(t *testing.T) []string {
 // Every manager flag has a chart value: rendered with every value set, the
 // manager gets every flag, and nothing else.
 func TestChartHasEveryManagerFlag(t *testing.T) {
-	known := append(managerFlags(t), pendingFlags...)
+	known := managerFlags(t)
 	args := managerArgs(t, helmTemplate(t, "certinel-system", "--set", strings.Join([]string{
 		"kubeconfig=/etc/certinel/kubeconfig", "watchNamespaces={a,b}", "pprof.bindAddress=127.0.0.1:6060",
 		"compat={cert-utils,reloader}", "expiryWarning=720h", "leaderElection.namespace=leases", "leaderElection.id=certinel-shard-a",
