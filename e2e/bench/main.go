@@ -10,6 +10,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,8 +41,12 @@ func main() {
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	certinelFlags := flag.String("certinel-flags", "", "extra flags for certinel, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "keystores scenario: write a CPU profile of certinel's first 5 s (its cold start) to this file")
 	flag.Parse()
 	extraFlags = strings.Fields(*certinelFlags)
+	if cpuProfile != "" {
+		extraFlags = append(extraFlags, "--pprof-bind-address=127.0.0.1:6065")
+	}
 	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
 		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary, scenario: *scenario, inject: *inject}
 	report, err := run(opts)
@@ -52,6 +58,33 @@ func main() {
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
 		_ = os.WriteFile(*out, []byte(report), 0o644)
 	}
+}
+
+// cpuProfile is where -cpuprofile writes the profile of the cold start.
+var cpuProfile string
+
+// profileColdStart fetches a 5 s CPU profile from certinel's pprof endpoint
+// into cpuProfile; the returned channel closes when it is written.
+func profileColdStart() chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://127.0.0.1:6065/debug/pprof/profile?seconds=5")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(cpuProfile)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+		}
+	}()
+	return done
 }
 
 type options struct {
@@ -136,10 +169,13 @@ func run(o options) (string, error) {
 	fmt.Fprintf(&r, "  created before certinel starts in %s\n", time.Since(start).Round(time.Millisecond))
 
 	procStart := time.Now()
-	cert, err := framework.StartCertinel(ctx, bin, cluster.Kubeconfig, filepath.Join(cluster.Dir, "certinel.log"))
+	cert, err := framework.StartCertinel(ctx, bin, cluster.Kubeconfig, filepath.Join(cluster.Dir, "certinel.log"), extraFlags...)
 	ready := time.Now() // StartCertinel returns once /readyz answers
 	if err != nil {
 		return r.String(), err
+	}
+	if cpuProfile != "" {
+		defer func(done chan struct{}) { <-done }(profileColdStart())
 	}
 	defer func() { cert.Stop() }()
 	converged, err := waitConverged(ctx, c, n, 5*time.Minute)
@@ -148,6 +184,10 @@ func run(o options) (string, error) {
 	}
 	rss, hwm := memory(cert.PID())
 	cpu := cpuSeconds(cert.PID())
+	var evs corev1.EventList
+	if err := c.List(ctx, &evs, client.InNamespace(namespace)); err == nil {
+		fmt.Fprintf(&r, "  Events on the API server at convergence: %d\n", len(evs.Items))
+	}
 	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s\n",
 		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond))
 	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB)\n", rss, hwm)

@@ -271,10 +271,19 @@ func indexBySubject(certs []*x509.Certificate) map[string][]int {
 }
 
 // issuerOf returns the first of candidates (indexes into certs) whose key
-// signed c, or -1.
+// signed c, or -1. A candidate whose subject key identifier is c's
+// authority key identifier is taken without checking the signature (the
+// order of a keystore's chain is not a trust decision, and a verification
+// costs more than the rest of a keystore); one whose identifier differs is
+// not c's issuer. Without identifiers, the signature decides.
 func issuerOf(c *x509.Certificate, certs []*x509.Certificate, candidates []int) int {
 	for _, i := range candidates {
-		if c.CheckSignatureFrom(certs[i]) == nil {
+		switch aki, ski := c.AuthorityKeyId, certs[i].SubjectKeyId; {
+		case len(aki) > 0 && len(ski) > 0 && bytes.Equal(aki, ski):
+			return i
+		case len(aki) > 0 && len(ski) > 0:
+			continue
+		case c.CheckSignatureFrom(certs[i]) == nil:
 			return i
 		}
 	}

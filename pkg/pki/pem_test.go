@@ -508,3 +508,26 @@ func TestFingerprint(t *testing.T) {
 		t.Error("different certificates have the same fingerprint")
 	}
 }
+
+// An intermediate renewed with a new key keeps its subject: the leaf's
+// issuer is the one whose key identifier (or signature) matches, whatever
+// the order of the two.
+func TestParseKeyPairSameSubjectIssuers(t *testing.T) {
+	root := testpki.Issue(t, testpki.Template{CommonName: "root", IsCA: true, Key: testpki.Key(t, testpki.ECDSA, 40)}, nil)
+	oldInt := testpki.Issue(t, testpki.Template{CommonName: "int", IsCA: true, Key: testpki.Key(t, testpki.ECDSA, 41)}, root)
+	newInt := testpki.Issue(t, testpki.Template{CommonName: "int", IsCA: true, Key: testpki.Key(t, testpki.ECDSA, 42)}, root)
+	leafKey := testpki.Key(t, testpki.ECDSA, 43)
+	leaf := testpki.Issue(t, testpki.Template{CommonName: "leaf", Key: leafKey}, newInt)
+	for name, order := range map[string][]*x509.Certificate{
+		"old first": {leaf.Cert, oldInt.Cert, newInt.Cert, root.Cert},
+		"new first": {leaf.Cert, newInt.Cert, oldInt.Cert, root.Cert},
+	} {
+		kp, err := ParseKeyPair(testpki.CertsPEM(order...), testpki.KeyPEM(t, leafKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []*x509.Certificate{leaf.Cert, newInt.Cert, root.Cert, oldInt.Cert}; !testpki.SameCerts(kp.Chain, want) {
+			t.Errorf("%s: chain %v, want leaf, the new int, root, the old int", name, testpki.CommonNames(kp.Chain))
+		}
+	}
+}
