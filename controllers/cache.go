@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"reflect"
+	"strings"
 
 	routev1 "github.com/openshift/api/route/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -45,10 +48,29 @@ func CacheTransform(c annotations.Compat) func(any) (any, error) {
 	return func(obj any) (any, error) { return trimForCache(c, obj) }
 }
 
+// transformedMark marks, in the cache only, an object this process's
+// transform made, with a token no user can know: client-go may run the
+// transform again on an object it already transformed (streaming lists do,
+// on every list), which must change nothing; and every other
+// internal.certinel.io/ key on an object comes from a user and is dropped.
+const transformedMark = "internal.certinel.io/transformed"
+
+// cacheToken is this process's value of transformedMark.
+var cacheToken = func() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
 func trimForCache(c annotations.Compat, obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
+		if o.GetAnnotations()[transformedMark] == cacheToken {
+			return obj, nil
+		}
+		dropInternal(o)
 		trimMetadata(o)
 		translate(c, o)
+		defer setAnnotation(o, transformedMark, cacheToken)
 	}
 	switch o := obj.(type) {
 	case *corev1.Secret:
@@ -82,6 +104,29 @@ func trimForCache(c annotations.Compat, obj any) (any, error) {
 		trimInjectTarget(o, fromSecret || fromConfigMap)
 	}
 	return obj, nil
+}
+
+// internalPrefix starts the keys only the cache holds.
+const internalPrefix = "internal.certinel.io/"
+
+// dropInternal removes the cache-only keys a user put on an object: the
+// cache trusts only the ones its transform wrote.
+func dropInternal(o metav1.Object) {
+	ann := o.GetAnnotations()
+	for k := range ann {
+		if strings.HasPrefix(k, internalPrefix) {
+			delete(ann, k)
+		}
+	}
+}
+
+func setAnnotation(o metav1.Object, k, v string) {
+	ann := o.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[k] = v
+	o.SetAnnotations(ann)
 }
 
 // translate sets the effective annotations of o under the compatibility
@@ -158,14 +203,7 @@ func trimWorkload(o metav1.Object, t *corev1.PodTemplateSpec) {
 	}
 }
 
-func markTrimmed(o metav1.Object) {
-	ann := o.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[trimmedMark] = "true"
-	o.SetAnnotations(ann)
-}
+func markTrimmed(o metav1.Object) { setAnnotation(o, trimmedMark, "true") }
 
 // isTrimmed reports a cached object whose data the cache dropped.
 func isTrimmed(o metav1.Object) bool {

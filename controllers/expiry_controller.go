@@ -61,8 +61,9 @@ func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	vs, err := expiry.Decode(encoded)
-	if err != nil {
-		return ctrl.Result{}, err // written by TrimForCache: a bug, not bad input
+	if err != nil { // the cache writes it, and drops any a user wrote: never here
+		r.forget(req.NamespacedName)
+		return ctrl.Result{}, nil
 	}
 	st := r.state(req.NamespacedName, s.UID)
 	changed := st.version != s.ResourceVersion
@@ -72,7 +73,8 @@ func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		_, _ = reportInvalid(ctx, r.Recorder, expiryController, &s, err)
 	}
 	r.export(req.NamespacedName, st, vs, changed)
-	notices, memory, wake := expiry.Decide(vs, spec.Warning, r.Clock.Now(), st.memory)
+	now := r.Clock.Now()
+	notices, memory, wake := expiry.Decide(vs, spec.Warning, now, st.memory)
 	st.memory = memory
 	for _, n := range notices {
 		emit(r.Recorder, &s, corev1.EventTypeWarning, n.Reason, "Check", n.Message)
@@ -80,7 +82,7 @@ func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if wake.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{RequeueAfter: wake.Sub(r.Clock.Now())}, nil
+	return ctrl.Result{RequeueAfter: wake.Sub(now)}, nil // after now: Decide's promise
 }
 
 // export sets the gauges of the keys present and deletes those of keys gone;

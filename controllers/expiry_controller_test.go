@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,52 @@ func TestExpiryRelevantUpdates(t *testing.T) {
 	}
 	if !strings.Contains(old.Annotations[validityMark], "tls.crt=") {
 		t.Fatalf("validity mark %q", old.Annotations[validityMark])
+	}
+}
+
+// client-go may transform an object twice (streaming lists do): the second
+// pass changes nothing, although the data is gone by then.
+func TestCacheTransformTwice(t *testing.T) {
+	now := time.Now()
+	s := leafFor(t, "web", now, now.Add(day), nil)
+	once, _ := TrimForCache(s)
+	first := maps.Clone(once.(*corev1.Secret).Annotations)
+	twice, _ := TrimForCache(once)
+	if got := twice.(*corev1.Secret).Annotations; !maps.Equal(got, first) || !strings.Contains(got[validityMark], "tls.crt=") {
+		t.Fatalf("second transform: %v, first: %v", got, first)
+	}
+}
+
+// The cache-only keys a user writes on an object are not believed: no
+// forged validity is exported, an opt-out stays an opt-out, and a forged
+// trimmed mark or token changes nothing.
+func TestCacheTransformDropsForgedMarks(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	forged := map[string]string{
+		validityMark: "a=1:2,b=1:2,c=!", trimmedMark: "true", transformedMark: "guess",
+		"internal.certinel.io/compat-added": "certinel.io/monitor",
+	}
+	opaque := &corev1.Secret{ObjectMeta: objectMeta("opaque", maps.Clone(forged)), Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"k": []byte("v")}}
+	optOut := leafFor(t, "opted-out", now, now.Add(day), maps.Clone(forged))
+	optOut.Annotations[annotations.Monitor] = "false"
+	malformed := &corev1.Secret{ObjectMeta: objectMeta("malformed", map[string]string{validityMark: "garbage"}), Type: corev1.SecretTypeOpaque}
+	e := newExpiryEnv(t, now, opaque, optOut, malformed)
+	for _, name := range []string{"opaque", "opted-out", "malformed"} {
+		e.reconcile(name)
+		for _, key := range []string{"a", "b", "tls.crt"} {
+			if _, ok := series(t, "certinel_certificate_not_after_timestamp_seconds", name, key); ok {
+				t.Errorf("%s: series for key %s", name, key)
+			}
+		}
+	}
+	if ev := drainEvents(e.rec); len(ev) != 0 {
+		t.Fatalf("Events from forged marks: %v", ev)
+	}
+	var got corev1.Secret
+	if err := e.c.Get(context.Background(), types.NamespacedName{Namespace: testNS, Name: "opaque"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Annotations[transformedMark] != cacheToken || len(got.Data) != 0 {
+		t.Fatalf("opaque Secret as cached: %v, data %v", got.Annotations, got.Data)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -110,7 +111,9 @@ func (r *InjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		if !b.NextExpiry.IsZero() {
 			// A previous CA is kept until it expires: come back then, not before.
-			result.RequeueAfter = b.NextExpiry.Sub(r.Clock.Now())
+			// At least a second: a CA expiring this very moment still needs
+			// a reconcile to drop it.
+			result.RequeueAfter = max(b.NextExpiry.Sub(r.Clock.Now()), time.Second)
 		}
 		r.target.set(u, a, spec.TargetKey, b.PEM)
 		ann[annotations.InjectedCAs] = b.History

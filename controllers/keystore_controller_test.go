@@ -926,12 +926,13 @@ func TestTrimForCache(t *testing.T) {
 				}
 				wantAnn[trimmedMark] = "true" // readers never take it for the whole object
 			}
+			if wantAnn == nil {
+				wantAnn = map[string]string{}
+			}
 			if tc.monitored {
-				if wantAnn == nil {
-					wantAnn = map[string]string{}
-				}
 				wantAnn[validityMark] = ""
 			}
+			wantAnn[transformedMark] = cacheToken
 			if !maps.Equal(o.GetAnnotations(), wantAnn) {
 				t.Errorf("annotations = %v, want %v", o.GetAnnotations(), wantAnn)
 			}
