@@ -130,7 +130,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 			u := obj.(*unstructured.Unstructured)
 			u.SetKind(k.kind)
 			compatTranslate(compat, u)
-			objs = append(objs, status.FromUnstructured(u))
+			if o := status.FromUnstructured(u); o.Kind == status.KindSecret || o.Annotations != nil {
+				objs = append(objs, o)
+			}
 			return nil
 		})
 		switch {

@@ -26,6 +26,12 @@ func FromUnstructured(u *unstructured.Unstructured) Object {
 		o.Controller = ref.Kind + "/" + ref.Name
 	}
 	ours := annotations.HasAny(o.Annotations)
+	if !ours {
+		// Only a Secret's tls.crt is ever read of such an object (an Ingress
+		// may name it): not its annotations (kubectl's last-applied copy
+		// holds the whole object) nor its managedFields.
+		o.Annotations, o.ManagedFields, o.Controller = nil, nil, ""
+	}
 	switch o.Kind {
 	case KindSecret:
 		data, _, _ := unstructured.NestedStringMap(u.Object, "data")

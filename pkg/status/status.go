@@ -97,8 +97,9 @@ var advisory = []string{
 	badinput.CertificateHostMismatch,
 	badinput.DataKeyReleased,
 	"PlaintextPassword",
-	"CertificateExpiringSoon",
-	"CertificateExpired",
+	expiry.ReasonExpiringSoon,
+	expiry.ReasonExpired,
+	badinput.CompatKeyIgnored, // a certinel key won: the outputs are right
 }
 
 // Object is what status needs of one object in scope.
@@ -162,7 +163,8 @@ func Rows(objs []Object, events []Event) []Row {
 			secrets[objs[i].Namespace+"/"+objs[i].Name] = &objs[i]
 		}
 	}
-	newest := newestEvents(events)
+	newest := newestEvents(events, false)
+	newestAdvisory := newestEvents(events, true)
 	var rows []Row
 	for i := range objs {
 		o := &objs[i]
@@ -171,13 +173,14 @@ func Rows(objs []Object, events []Event) []Row {
 			continue
 		}
 		if r.State != BadInput {
-			if e, ok := newest[eventKey(o.Kind, o.Namespace, o.Name)]; ok && (e.UID == "" || o.UID == "" || e.UID == o.UID) &&
-				e.Type == "Warning" && (r.LastWrite == nil || e.Time.After(*r.LastWrite)) {
-				if slices.Contains(advisory, e.Reason) {
-					r.Reason, r.Message = e.Reason, e.Note
-				} else {
-					r.State, r.Reason, r.Message = BadInput, e.Reason, e.Note
-				}
+			fresh := func(e Event, ok bool) bool {
+				return ok && (e.UID == "" || o.UID == "" || e.UID == o.UID) && e.Type == "Warning" && (r.LastWrite == nil || e.Time.After(*r.LastWrite))
+			}
+			k := eventKey(o.Kind, o.Namespace, o.Name)
+			if e, ok := newest[k]; fresh(e, ok) {
+				r.State, r.Reason, r.Message = BadInput, e.Reason, e.Note
+			} else if e, ok := newestAdvisory[k]; fresh(e, ok) && r.State == UpToDate {
+				r.Reason, r.Message = e.Reason, e.Note
 			}
 		}
 		rows = append(rows, r)
@@ -191,10 +194,10 @@ func Rows(objs []Object, events []Event) []Row {
 func eventKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
 
 // newestEvents is, per object, the newest Event certinel recorded about it.
-func newestEvents(events []Event) map[string]Event {
+func newestEvents(events []Event, advisoryOnly bool) map[string]Event {
 	m := map[string]Event{}
 	for _, e := range events {
-		if e.Controller != Controller {
+		if e.Controller != Controller || slices.Contains(advisory, e.Reason) != advisoryOnly {
 			continue
 		}
 		k := eventKey(e.Kind, e.Namespace, e.Name)
@@ -281,7 +284,7 @@ func features(o *Object, secrets map[string]*Object) []check {
 	case KindValidatingWebhookConfiguration, KindMutatingWebhookConfiguration, KindCustomResourceDefinition, KindAPIService:
 		if _, asks, err := annotations.ParseInjectSpec("", ann); asks {
 			c := check{feature: FeatureInjectCA, err: err}
-			if err == nil && ann[annotations.InjectedCAs] == "" {
+			if err == nil && (ann[annotations.InjectedCAs] == "" || len(o.Data[CABundleKey]) == 0) {
 				c.pending = "no CA injected yet"
 			}
 			checks = append(checks, c)
