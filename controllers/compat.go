@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -44,8 +45,8 @@ func onlyDataKeys(err error, keys []string) bool {
 func keystoreConflicts(src, out *corev1.Secret, keys []string) []string {
 	c := ownership.Keystores.Conflicts(out, keys)
 	adopt := annotations.CompatAdoptable(src.Annotations)
-	if len(c) == 0 || len(adopt) == 0 || out.Name != src.Name {
-		return c
+	if len(c) == 0 || len(adopt) == 0 || out.Name != src.Name || hasOutputs(out) {
+		return c // once certinel has written, a key it released stays released
 	}
 	owned := ownership.Keystores.Owned(out)
 	return slices.DeleteFunc(c, func(k string) bool { return slices.Contains(adopt, k) && !slices.Contains(owned, k) })
@@ -55,18 +56,32 @@ func keystoreConflicts(src, out *corev1.Secret, keys []string) []string {
 // it (the value of annotations.CompatWarnings), shared by every controller:
 // an object several controllers reconcile is warned once per change of its
 // compat annotations, not once per controller or per event.
-var compatWarned sync.Map
+// It holds at most compatWarnedMax entries (objects are not forgotten when
+// deleted): past that it starts again, and an object may be warned once more.
+var compatWarned struct {
+	sync.Mutex
+	m map[types.UID]string
+}
+
+const compatWarnedMax = 10000
 
 // warnCompat emits the Warnings of the compat translation of obj (a cert-utils
 // or Reloader key overridden by a certinel key, or malformed) when they
 // differ from the ones last emitted for it.
 func warnCompat(ctx context.Context, rec events.EventRecorder, controller string, obj client.Object) {
 	v, uid := obj.GetAnnotations()[annotations.CompatWarnings], obj.GetUID()
-	if v == "" {
-		compatWarned.Delete(uid)
-		return
+	compatWarned.Lock()
+	prev, seen := compatWarned.m[uid]
+	switch {
+	case v == "":
+		delete(compatWarned.m, uid)
+	case compatWarned.m == nil || len(compatWarned.m) >= compatWarnedMax:
+		compatWarned.m = map[types.UID]string{uid: v}
+	default:
+		compatWarned.m[uid] = v
 	}
-	if prev, loaded := compatWarned.Swap(uid, v); loaded && prev == v {
+	compatWarned.Unlock()
+	if v == "" || (seen && prev == v) {
 		return
 	}
 	for _, w := range annotations.DecodeCompatWarnings(v) {
