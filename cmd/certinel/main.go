@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,7 +25,7 @@ var version = "dev"
 const pluginName = "kubectl-certinel"
 
 func main() {
-	if filepath.Base(os.Args[0]) == pluginName {
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == pluginName {
 		os.Exit(runPlugin(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

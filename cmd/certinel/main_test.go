@@ -373,6 +373,7 @@ func TestParseLeaderElectionFlags(t *testing.T) {
 		"retry period zero":              {[]string{"--leader-elect-retry-period=0s"}, "--leader-elect-retry-period must be above 0"},
 		"retry period negative":          {[]string{"--leader-elect-retry-period=-1s"}, "--leader-elect-retry-period must be above 0"},
 		"lease in fractions of a second": {[]string{"--leader-elect-lease-duration=2500ms", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms"}, "--leader-elect-lease-duration must be a whole number of seconds, at least 1s (got 2.5s)"},
+		"bad namespace":                  {[]string{"--leader-election-namespace=Not_A_Namespace"}, "--leader-election-namespace \"Not_A_Namespace\" is not a namespace name"},
 		"lease below a second":           {[]string{"--leader-elect-lease-duration=500ms", "--leader-elect-renew-deadline=400ms", "--leader-elect-retry-period=100ms"}, "at least 1s"},
 		"lease not a duration":           {[]string{"--leader-elect-lease-duration=15"}, "leader-elect-lease-duration"},
 		"empty id":                       {[]string{"--leader-election-id="}, `--leader-election-id "" is not a valid Lease name`},

@@ -118,6 +118,8 @@ func validateLeaderElection(f *managerFlags) error {
 	switch {
 	case len(validation.IsDNS1123Subdomain(f.leaderElectionID)) > 0:
 		return fmt.Errorf("--leader-election-id %q is not a valid Lease name: %s", f.leaderElectionID, strings.Join(validation.IsDNS1123Subdomain(f.leaderElectionID), "; "))
+	case f.leaderElectionNamespace != "" && len(validation.IsDNS1123Label(f.leaderElectionNamespace)) > 0:
+		return fmt.Errorf("--leader-election-namespace %q is not a namespace name: %s", f.leaderElectionNamespace, strings.Join(validation.IsDNS1123Label(f.leaderElectionNamespace), "; "))
 	case f.leaseDuration < time.Second || f.leaseDuration%time.Second != 0:
 		return fmt.Errorf("--leader-elect-lease-duration must be a whole number of seconds, at least 1s (got %s)", f.leaseDuration)
 	case f.retryPeriod <= 0:
