@@ -37,6 +37,10 @@ var (
 		Name: "certinel_certificate_read_errors_total",
 		Help: "Versions of monitored Secrets whose data key holds no readable certificate; such keys export no dates.",
 	}, []string{"namespace", "secret", "key"})
+	eventsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "certinel_events_dropped_total",
+		Help: "Events certinel dropped because its queue of Events to write was full.",
+	})
 	writeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_write_failures_total",
 		Help: "Writes the API server refused or that failed, by controller and verb.",
@@ -46,7 +50,7 @@ var (
 // collectors are certinel's own metrics, registered together: a new metric
 // goes here, so that MetricNames (which the tests of the Helm chart's
 // PrometheusRule and Grafana dashboard read) names it too.
-var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts,
+var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts, eventsDropped,
 	notAfter, notBefore, certificateReadErrors}
 
 func init() {

@@ -196,7 +196,10 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	recorder := mgr.GetEventRecorder("certinel")
+	recorder := controllers.NewPacedEvents(mgr.GetEventRecorder("certinel"), scheme, eventQPS, eventBurst, eventQueue)
+	if err := mgr.Add(recorder); err != nil {
+		return err
+	}
 	sources := controllers.NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), namespaces)
 	if err := (&controllers.KeystoreReconciler{
 		Client:     mgr.GetClient(),
@@ -263,6 +266,15 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		"leaseDuration", f.leaseDuration, "compatCertUtils", f.compat.CertUtils, "compatReloader", f.compat.Reloader)
 	return mgr.Start(ctx)
 }
+
+// Events are written at most eventQPS per second after a burst of
+// eventBurst, with at most eventQueue waiting (controllers.PacedEvents): a
+// cold start's thousand Events follow its writes instead of slowing them.
+const (
+	eventQPS   = 50
+	eventBurst = 100
+	eventQueue = 10000
+)
 
 // cacheSynced is ready once the informers of the watched kinds have synced.
 func cacheSynced(mgr ctrl.Manager) healthz.Checker {

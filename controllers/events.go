@@ -1,0 +1,72 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/reference"
+)
+
+// PacedEvents is the Event recorder of every controller. An Event is queued
+// as a reference to its object (never the object itself, whose data may be
+// large) and handed to the API server's recorder at most qps per second
+// after a burst. At a cold start with a thousand annotated objects, the
+// writes users wait for (keystores, Routes, bundles) then do not share the
+// API server with as many Event writes: the Events of such a burst follow
+// within seconds, and in normal operation they are written at once. When
+// the queue is full, an Event is dropped and counted in
+// certinel_events_dropped_total; the change it tells of is not.
+type PacedEvents struct {
+	inner   events.EventRecorder
+	scheme  *runtime.Scheme
+	limiter *rate.Limiter
+	queue   chan pacedEvent
+}
+
+type pacedEvent struct {
+	ref                             *corev1.ObjectReference
+	eventType, reason, action, note string
+}
+
+// NewPacedEvents paces Events to inner at qps per second after burst, with
+// at most capacity waiting.
+func NewPacedEvents(inner events.EventRecorder, scheme *runtime.Scheme, qps float64, burst, capacity int) *PacedEvents {
+	return &PacedEvents{inner: inner, scheme: scheme, limiter: rate.NewLimiter(rate.Limit(qps), burst), queue: make(chan pacedEvent, capacity)}
+}
+
+// Eventf queues an Event about regarding; related is not used by certinel.
+func (p *PacedEvents) Eventf(regarding, _ runtime.Object, eventType, reason, action, note string, args ...any) {
+	ref, err := reference.GetReference(p.scheme, regarding)
+	if err != nil {
+		eventsDropped.Inc()
+		return
+	}
+	select {
+	case p.queue <- pacedEvent{ref: ref, eventType: eventType, reason: reason, action: action, note: fmt.Sprintf(note, args...)}:
+	default:
+		eventsDropped.Inc()
+	}
+}
+
+// Start hands queued Events to the recorder until ctx ends.
+func (p *PacedEvents) Start(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-p.queue:
+			if err := p.limiter.Wait(ctx); err != nil {
+				return nil
+			}
+			p.inner.Eventf(e.ref, nil, e.eventType, e.reason, e.action, "%s", e.note)
+		}
+	}
+}
+
+// NeedLeaderElection is false: a standby has no Events to write, and a new
+// leader's must not wait.
+func (p *PacedEvents) NeedLeaderElection() bool { return false }
