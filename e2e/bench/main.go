@@ -42,9 +42,10 @@ func main() {
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	certinelFlags := flag.String("certinel-flags", "", "extra flags for certinel, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "keystores scenario: write a CPU profile of certinel's first 5 s (its cold start) to this file")
+	flag.StringVar(&heapProfile, "heapprofile", "", "keystores scenario: write a heap profile of certinel at convergence to this file")
 	flag.Parse()
 	extraFlags = strings.Fields(*certinelFlags)
-	if cpuProfile != "" {
+	if cpuProfile != "" || heapProfile != "" {
 		extraFlags = append(extraFlags, "--pprof-bind-address=127.0.0.1:6065")
 	}
 	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
@@ -60,8 +61,24 @@ func main() {
 	}
 }
 
-// cpuProfile is where -cpuprofile writes the profile of the cold start.
-var cpuProfile string
+// cpuProfile and heapProfile are where -cpuprofile and -heapprofile write.
+var cpuProfile, heapProfile string
+
+// fetch writes what certinel's pprof endpoint serves at path into file.
+func fetch(path, file string) error {
+	resp, err := http.Get("http://127.0.0.1:6065" + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
 
 // profileColdStart fetches a 5 s CPU profile from certinel's pprof endpoint
 // into cpuProfile; the returned channel closes when it is written.
@@ -69,18 +86,7 @@ func profileColdStart() chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		resp, err := http.Get("http://127.0.0.1:6065/debug/pprof/profile?seconds=5")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(cpuProfile)
-		if err == nil {
-			_, err = io.Copy(f, resp.Body)
-			f.Close()
-		}
-		if err != nil {
+		if err := fetch("/debug/pprof/profile?seconds=5", cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
 		}
 	}()
@@ -184,6 +190,11 @@ func run(o options) (string, error) {
 	}
 	rss, hwm := memory(cert.PID())
 	cpu := cpuSeconds(cert.PID())
+	if heapProfile != "" {
+		if err := fetch("/debug/pprof/heap", heapProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
+		}
+	}
 	var evs corev1.EventList
 	if err := c.List(ctx, &evs, client.InNamespace(namespace)); err == nil {
 		fmt.Fprintf(&r, "  Events on the API server at convergence: %d\n", len(evs.Items))
