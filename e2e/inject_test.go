@@ -66,6 +66,50 @@ func caBundles(u *unstructured.Unstructured, list string, path ...string) []stri
 	return out
 }
 
+// applyClusterTargets applies the cluster-scoped CA injection targets of
+// one test: two webhook configurations with two webhooks each, a CRD with a
+// conversion webhook, and an APIService, all backed by services in ns.
+// prefix keeps the names of two tests on one namespace apart. They are
+// deleted when the test ends: an APIService nobody serves disturbs
+// discovery for the tests after it.
+func applyClusterTargets(t *testing.T, prefix, ns string) (validating, mutating, crd, apiSvc string) {
+	t.Helper()
+	validating, mutating = prefix+"v-"+ns, prefix+"m-"+ns
+	group := ns + "." + prefix + "certinel.example.com"
+	crd = "widgets." + group
+	apiGroup := "api-" + group
+	apiSvc = "v1alpha1." + apiGroup
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "apiservice", apiSvc, "--ignore-not-found")
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "crd", crd, "--ignore-not-found")
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", validating, mutating, "--ignore-not-found")
+	})
+	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", validating, ns), "apply", "-f", "-")
+	kubectl(t, webhooksYAML("MutatingWebhookConfiguration", mutating, ns), "apply", "-f", "-")
+	kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: %s}
+spec:
+  group: %s
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  - {name: v2, served: true, storage: false, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  conversion:
+    strategy: Webhook
+    webhook:
+      conversionReviewVersions: ["v1"]
+      clientConfig: {service: {namespace: %s, name: convert, path: /convert}}
+`, crd, group, ns), "apply", "-f", "-")
+	kubectl(t, fmt.Sprintf(`apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: %s}
+spec: {group: %s, version: v1alpha1, service: {namespace: %s, name: api}, groupPriorityMinimum: 1000, versionPriority: 15}
+`, apiSvc, apiGroup, ns), "apply", "-f", "-")
+	return validating, mutating, crd, apiSvc
+}
+
 // waitBundles waits until every bundle of the object names want, in order.
 func waitBundles(t *testing.T, gvk schema.GroupVersionKind, ns, name string, read func(*unstructured.Unstructured) []string, want string) {
 	t.Helper()
@@ -124,41 +168,7 @@ func TestInjectClusterTargets(t *testing.T) {
 	}
 	apiBundle := func(u *unstructured.Unstructured) []string { return caBundles(u, "", "spec", "caBundle") }
 
-	validating, mutating := "v-"+ns, "m-"+ns
-	kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", validating, ns), "apply", "-f", "-")
-	kubectl(t, webhooksYAML("MutatingWebhookConfiguration", mutating, ns), "apply", "-f", "-")
-	group := ns + ".certinel.example.com"
-	crd := "widgets." + group
-	kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: %s}
-spec:
-  group: %s
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  scope: Namespaced
-  versions:
-  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
-  - {name: v2, served: true, storage: false, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
-  conversion:
-    strategy: Webhook
-    webhook:
-      conversionReviewVersions: ["v1"]
-      clientConfig: {service: {namespace: %s, name: convert, path: /convert}}
-`, crd, group, ns), "apply", "-f", "-")
-	apiGroup := "api-" + group
-	apiSvc := "v1alpha1." + apiGroup
-	kubectl(t, fmt.Sprintf(`apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: %s}
-spec: {group: %s, version: v1alpha1, service: {namespace: %s, name: api}, groupPriorityMinimum: 1000, versionPriority: 15}
-`, apiSvc, apiGroup, ns), "apply", "-f", "-")
-	t.Cleanup(func() {
-		// an APIService nobody serves disturbs discovery for the tests after this one
-		_, _ = cluster.Kubectl(context.Background(), "", "delete", "apiservice", apiSvc, "--ignore-not-found")
-		_, _ = cluster.Kubectl(context.Background(), "", "delete", "crd", crd, "--ignore-not-found")
-		_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", validating, mutating, "--ignore-not-found")
-	})
-
+	validating, mutating, crd, apiSvc := applyClusterTargets(t, "", ns)
 	kubectl(t, "", "annotate", "validatingwebhookconfiguration", validating, annInjectFrom+"="+source)
 	kubectl(t, "", "annotate", "mutatingwebhookconfiguration", mutating, annInjectFrom+"="+source)
 	kubectl(t, "", "annotate", "crd", crd, annInjectFrom+"="+source)

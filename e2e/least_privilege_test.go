@@ -304,37 +304,7 @@ func TestLeastPrivilegeChartRBAC(t *testing.T) {
 		ca := newTLS(t, framework.SEC1)
 		kubectl(t, "", "-n", pki, "create", "secret", "generic", "root-ca", "--from-literal=ca.crt="+string(ca.CA))
 		source, want := pki+"/root-ca", commonNames(ca.CA)
-		validating, mutating := "lp-v-"+ns, "lp-m-"+ns
-		group := ns + ".lp.certinel.example.com"
-		crd := "widgets." + group
-		apiSvc := "v1alpha1.api-" + group
-		t.Cleanup(func() {
-			_, _ = cluster.Kubectl(context.Background(), "", "delete", "apiservice", apiSvc, "--ignore-not-found")
-			_, _ = cluster.Kubectl(context.Background(), "", "delete", "crd", crd, "--ignore-not-found")
-			_, _ = cluster.Kubectl(context.Background(), "", "delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", validating, mutating, "--ignore-not-found")
-		})
-		kubectl(t, webhooksYAML("ValidatingWebhookConfiguration", validating, ns), "apply", "-f", "-")
-		kubectl(t, webhooksYAML("MutatingWebhookConfiguration", mutating, ns), "apply", "-f", "-")
-		kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: %s}
-spec:
-  group: %s
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  scope: Namespaced
-  versions:
-  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
-  conversion:
-    strategy: Webhook
-    webhook:
-      conversionReviewVersions: ["v1"]
-      clientConfig: {service: {namespace: %s, name: convert, path: /convert}}
-`, crd, group, ns), "apply", "-f", "-")
-		kubectl(t, fmt.Sprintf(`apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: %s}
-spec: {group: api-%s, version: v1alpha1, service: {namespace: %s, name: api}, groupPriorityMinimum: 1000, versionPriority: 15}
-`, apiSvc, group, ns), "apply", "-f", "-")
+		validating, mutating, crd, apiSvc := applyClusterTargets(t, "lp-", ns)
 		kubectl(t, "", "annotate", "validatingwebhookconfiguration", validating, annInjectFrom+"="+source)
 		kubectl(t, "", "annotate", "mutatingwebhookconfiguration", mutating, annInjectFrom+"="+source)
 		kubectl(t, "", "annotate", "crd", crd, annInjectFrom+"="+source)
