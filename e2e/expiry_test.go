@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
 	"github.com/certinel/certinel/pkg/testutil"
@@ -98,18 +94,16 @@ func TestExpiryGaugesAndWarnings(t *testing.T) {
 	})
 }
 
-// eventReasons lists the reasons of the Events on a Secret.
+// eventReasons lists the reasons of the Events on a Secret, with their counts.
 func eventReasons(t *testing.T, ns, name string) []string {
 	t.Helper()
-	var list corev1.EventList
-	if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+	evs, err := eventsOn(ns, name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, e := range list.Items {
-		if e.InvolvedObject.Name == name {
-			out = append(out, fmt.Sprintf("%s(%d)", e.Reason, max(e.Count, 1)))
-		}
+	for _, e := range evs {
+		out = append(out, fmt.Sprintf("%s(%d)", e.Reason, max(e.Count, 1)))
 	}
 	return out
 }

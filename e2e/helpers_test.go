@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,12 +94,12 @@ func waitForEvent(t *testing.T, ns, name, reason string) string {
 	t.Helper()
 	var msg string
 	testutil.Eventually(t, 30*time.Second, func() string {
-		var list corev1.EventList
-		if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		evs, err := eventsOn(ns, name)
+		if err != nil {
 			return err.Error()
 		}
-		for _, e := range list.Items {
-			if e.InvolvedObject.Name == name && e.Reason == reason {
+		for _, e := range evs {
+			if e.Reason == reason {
 				msg = e.Message
 				return ""
 			}
@@ -106,6 +107,15 @@ func waitForEvent(t *testing.T, ns, name, reason string) string {
 		return "no Event " + reason + " on " + name
 	})
 	return msg
+}
+
+// eventsOn lists the Events on the object named name in namespace ns.
+func eventsOn(ns, name string) ([]corev1.Event, error) {
+	var list corev1.EventList
+	if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list.Items, func(e corev1.Event) bool { return e.InvolvedObject.Name != name }), nil
 }
 
 // runCmd runs a command and returns its combined output, failing on error.
