@@ -189,10 +189,7 @@ func summariseValidity(s *corev1.Secret) {
 	if spec, ok, err := annotations.ParseInjectSpec(s.Namespace, s.Annotations); ok && err == nil {
 		keys = append(keys, spec.TargetKey) // the bundle certinel injects
 	}
-	if s.Annotations == nil {
-		s.Annotations = map[string]string{}
-	}
-	s.Annotations[validityMark] = expiry.Encode(expiry.Read(s.Data, keys...))
+	setAnnotation(s, validityMark, expiry.Encode(expiry.Read(s.Data, keys...)))
 }
 
 // trimWorkload drops the pod template of a workload that asks certinel for

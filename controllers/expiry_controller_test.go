@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/certinel/certinel/pkg/annotations"
@@ -70,31 +69,10 @@ func (e *expiryEnv) replace(obj *corev1.Secret) {
 	}
 }
 
-// series reads a gauge or counter of the metrics registry, as /metrics serves it.
+// series reads a certificate series of a Secret of testNS.
 func series(t *testing.T, name, secret, key string) (float64, bool) {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == testNS && labels["secret"] == secret && labels["key"] == key {
-				if m.GetGauge() != nil {
-					return m.GetGauge().GetValue(), true
-				}
-				return m.GetCounter().GetValue(), true
-			}
-		}
-	}
-	return 0, false
+	return registryValue(t, name, map[string]string{"namespace": testNS, "secret": secret, "key": key})
 }
 
 // leafFor is a TLS Secret whose leaf is valid from nb to na; its CA is valid

@@ -357,16 +357,24 @@ func requireTruststoreJKS(t *testing.T, data []byte, password string, certs ...*
 }
 
 // invalidInputCount reads certinel_invalid_input_total of the keystore
-// controller for reason from controller-runtime's metrics registry, as
-// /metrics serves it.
+// controller for reason.
 func invalidInputCount(t *testing.T, reason string) float64 {
+	t.Helper()
+	v, _ := registryValue(t, "certinel_invalid_input_total", map[string]string{"controller": keystoreController, "reason": reason})
+	return v
+}
+
+// registryValue reads the sample of a gauge or counter whose labels include
+// want from controller-runtime's metrics registry, as /metrics serves it;
+// ok is false when there is none.
+func registryValue(t *testing.T, name string, want map[string]string) (v float64, ok bool) {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "certinel_invalid_input_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -374,12 +382,20 @@ func invalidInputCount(t *testing.T, reason string) float64 {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["controller"] == keystoreController && labels["reason"] == reason {
-				return m.GetCounter().GetValue()
+			match := true
+			for k, w := range want {
+				match = match && labels[k] == w
 			}
+			if !match {
+				continue
+			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue(), true
+			}
+			return m.GetCounter().GetValue(), true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // loadJKSStore opens a JKS store with password.
