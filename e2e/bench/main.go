@@ -7,10 +7,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,8 +44,9 @@ func main() {
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	certinelFlags := flag.String("certinel-flags", "", "extra flags for certinel, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060)")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "keystores scenario: write a CPU profile of certinel's first 5 s (its cold start) to this file")
-	flag.StringVar(&heapProfile, "heapprofile", "", "keystores scenario: write a heap profile of certinel at convergence to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "keystores and routes scenarios: write a CPU profile of certinel's first 5 s (its cold start) to this file")
+	flag.StringVar(&serverProfile, "serverprofile", "", "keystores and routes scenarios: write a CPU profile of kube-apiserver during certinel's first 5 s to this file")
+	flag.StringVar(&heapProfile, "heapprofile", "", "keystores and routes scenarios: write a heap profile of certinel at convergence to this file")
 	flag.Parse()
 	extraFlags = strings.Fields(*certinelFlags)
 	if cpuProfile != "" || heapProfile != "" {
@@ -62,7 +66,10 @@ func main() {
 }
 
 // cpuProfile and heapProfile are where -cpuprofile and -heapprofile write.
-var cpuProfile, heapProfile string
+var cpuProfile, heapProfile, serverProfile string
+
+// serverConfig reaches the API server the bench started (set in run).
+var serverConfig *rest.Config
 
 // fetch writes what certinel's pprof endpoint serves at path into file.
 func fetch(path, file string) error {
@@ -80,17 +87,40 @@ func fetch(path, file string) error {
 	return err
 }
 
-// profileColdStart fetches a 5 s CPU profile from certinel's pprof endpoint
-// into cpuProfile; the returned channel closes when it is written.
+// profileColdStart fetches 5 s CPU profiles of certinel (-cpuprofile) and
+// of kube-apiserver (-serverprofile), as asked; the returned channel closes
+// when they are written.
 func profileColdStart() chan struct{} {
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := fetch("/debug/pprof/profile?seconds=5", cpuProfile); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
-		}
-	}()
+	var wg sync.WaitGroup
+	if cpuProfile != "" {
+		wg.Go(func() {
+			if err := fetch("/debug/pprof/profile?seconds=5", cpuProfile); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+			}
+		})
+	}
+	if serverProfile != "" {
+		wg.Go(func() {
+			if err := fetchServerProfile(serverProfile); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: kube-apiserver profile:", err)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
 	return done
+}
+
+func fetchServerProfile(file string) error {
+	cs, err := kubernetes.NewForConfig(serverConfig)
+	if err != nil {
+		return err
+	}
+	b, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "5").Timeout(time.Minute).DoRaw(context.Background())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 type options struct {
@@ -117,6 +147,10 @@ func run(o options) (string, error) {
 		}
 	}
 	c := cluster.Client
+	serverConfig = cluster.Config
+	if watcher, err = client.NewWithWatch(cluster.Config, client.Options{Scheme: c.Scheme()}); err != nil {
+		return "", err
+	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		return "", err
 	}
@@ -174,13 +208,13 @@ func run(o options) (string, error) {
 	}
 	fmt.Fprintf(&r, "  created before certinel starts in %s\n", time.Since(start).Round(time.Millisecond))
 
-	procStart := time.Now()
+	procStart, serverStart := time.Now(), serverCPU()
 	cert, err := framework.StartCertinel(ctx, bin, cluster.Kubeconfig, filepath.Join(cluster.Dir, "certinel.log"), extraFlags...)
 	ready := time.Now() // StartCertinel returns once /readyz answers
 	if err != nil {
 		return r.String(), err
 	}
-	if cpuProfile != "" {
+	if cpuProfile != "" || serverProfile != "" {
 		defer func(done chan struct{}) { <-done }(profileColdStart())
 	}
 	defer func() { cert.Stop() }()
@@ -189,7 +223,7 @@ func run(o options) (string, error) {
 		return r.String(), err
 	}
 	rss, hwm := memory(cert.PID())
-	cpu := cpuSeconds(cert.PID())
+	cpu, server := cpuSeconds(cert.PID()), serverCPU()-serverStart
 	if heapProfile != "" {
 		if err := fetch("/debug/pprof/heap", heapProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
@@ -201,8 +235,8 @@ func run(o options) (string, error) {
 	}
 	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s\n",
 		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond))
-	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB)\n", rss, hwm)
-	fmt.Fprintf(&r, "  certinel CPU until convergence: %.2f s\n", cpu)
+	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB); %s\n", rss, hwm, goMemory(cert))
+	fmt.Fprintf(&r, "  certinel CPU until convergence: %.2f s; kube-apiserver and etcd CPU meanwhile: %.2f s\n", cpu, server)
 	writesConverge, _ := cert.Metric("certinel_writes_total")
 	fmt.Fprintf(&r, "  writes to converge: %.0f\n", writesConverge)
 
@@ -245,12 +279,12 @@ func run(o options) (string, error) {
 		}
 	}
 	cert.Stop()
-	ref, err := keystoreReference(ctx, c, n)
+	ref, refServer, err := keystoreReference(ctx, c, n)
 	if err != nil {
 		return r.String(), err
 	}
-	fmt.Fprintf(&r, "  reference: the API server alone took the same %d merge patches (certinel's keystore.jks, truststore.jks and bookkeeping annotations of app-0000-tls, with an optimistic lock) from 16 writers in %s; certinel's convergence was %.2fx that (target <= 1.3x)\n",
-		n, ref.Round(time.Millisecond), converged.Sub(procStart).Seconds()/ref.Seconds())
+	fmt.Fprintf(&r, "  reference: the API server alone took the same %d merge patches (certinel's keystore.jks, truststore.jks and bookkeeping annotations of app-0000-tls, with an optimistic lock) from 16 writers in %s (kube-apiserver and etcd CPU %.2f s); certinel's convergence was %.2fx that (target <= 1.3x)\n",
+		n, ref.Round(time.Millisecond), refServer, converged.Sub(procStart).Seconds()/ref.Seconds())
 	return r.String(), nil
 }
 
@@ -258,10 +292,10 @@ func run(o options) (string, error) {
 // makes at a cold start: n merge patches from 16 writers, each adding the
 // keystore data and bookkeeping annotations certinel wrote on one Secret,
 // to n fresh Secrets like the annotated ones. The Secrets are deleted after.
-func keystoreReference(ctx context.Context, c client.Client, n int) (time.Duration, error) {
+func keystoreReference(ctx context.Context, c client.Client, n int) (took time.Duration, serverSeconds float64, err error) {
 	var model corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "app-0000-tls"}, &model); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	data, ann := map[string][]byte{}, map[string]string{}
 	for k, v := range model.Data {
@@ -281,9 +315,10 @@ func keystoreReference(ctx context.Context, c client.Client, n int) (time.Durati
 			Data: map[string][]byte{"tls.crt": model.Data["tls.crt"], "tls.key": model.Data["tls.key"], "ca.crt": model.Data["ca.crt"]}}
 		return c.Create(ctx, refs[i])
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	took, err := parallel(n, 16, func(i int) error {
+	server := serverCPU()
+	took, err = parallel(n, 16, func(i int) error {
 		base := refs[i].DeepCopy()
 		for k, v := range data {
 			refs[i].Data[k] = v
@@ -294,10 +329,11 @@ func keystoreReference(ctx context.Context, c client.Client, n int) (time.Durati
 		return c.Patch(ctx, refs[i], client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	serverSeconds = serverCPU() - server
 	_, err = parallel(n, 16, func(i int) error { return c.Delete(ctx, refs[i]) })
-	return took, err
+	return took, serverSeconds, err
 }
 
 // hostileSources is the scenario of a tenant whose one Secret names 100
@@ -450,26 +486,12 @@ func createUnrelatedTLS(ctx context.Context, c client.Client, n, caKiB int) erro
 
 // waitConverged polls metadata only (no data) until n Secrets list
 // keystore.jks in certinel.io/managed-keys, and returns when that was seen.
-func waitConverged(ctx context.Context, c client.Client, n int, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-		if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
-			return time.Time{}, err
-		}
-		done := 0
-		for _, s := range list.Items {
-			if strings.Contains(s.Annotations["certinel.io/managed-keys"], "keystore.jks") {
-				done++
-			}
-		}
-		if done >= n {
-			return time.Now(), nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return time.Time{}, fmt.Errorf("not converged after %s", timeout)
+func waitConverged(ctx context.Context, _ client.Client, n int, timeout time.Duration) (time.Time, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	return waitCount(ctx, list, namespace, n, timeout, func(o client.Object) bool {
+		return strings.Contains(o.GetAnnotations()["certinel.io/managed-keys"], "keystore.jks")
+	})
 }
 
 func waitReconciled(cert *framework.Certinel, n int, timeout time.Duration) error {
@@ -544,4 +566,58 @@ func cpuSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100 // USER_HZ
+}
+
+// serverCPU is the CPU time of the control plane the bench started (every
+// kube-apiserver and etcd process), to show where the time of a phase went.
+func serverCPU() float64 {
+	entries, _ := os.ReadDir("/proc")
+	total := 0.0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		switch strings.TrimSpace(string(comm)) {
+		case "kube-apiserver", "etcd":
+			total += cpuSeconds(pid)
+		}
+	}
+	return total
+}
+
+// goMemory is where certinel's memory is, as the Go runtime sees it: the
+// heap in use, heap memory kept for reuse (not yet returned to the OS), and
+// the rest of what the runtime took from the OS.
+func goMemory(cert *framework.Certinel) string {
+	resp, err := http.Get(cert.MetricsURL)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
+			m[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	mib := func(name string) float64 { return m["go_memstats_"+name+"_bytes"] / (1 << 20) }
+	return fmt.Sprintf("Go heap in use %.1f MiB, heap kept free %.1f MiB, other runtime memory %.1f MiB; RSS of the binary's own pages %.1f MiB",
+		mib("heap_inuse"), mib("heap_idle")-mib("heap_released"), mib("sys")-mib("heap_sys"), fileRSS(cert.PID()))
+}
+
+// fileRSS is the part of pid's RSS that maps files (the binary's code and
+// data), as opposed to memory it allocated.
+func fileRSS(pid int) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
