@@ -53,6 +53,11 @@ type KeystoreReconciler struct {
 	// lastBadInput holds, per Secret, the versions of the objects whose
 	// inputs last gave bad input.
 	lastBadInput sync.Map
+	// lastWritten holds, per Secret, the versions of the objects (the
+	// Secret, its output Secret, the objects it reads) right after certinel
+	// wrote the outputs. The watch event of that write is then not worked
+	// on again: a cold start builds every keystore once, not twice.
+	lastWritten sync.Map
 	// Sources reads referenced objects; one reader is shared by every
 	// controller (made here on first use when none is given).
 	Sources     *SourceReader
@@ -68,6 +73,7 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if apierrors.IsNotFound(err) {
 			r.plaintextWarned.Delete(req.NamespacedName)
 			r.lastBadInput.Delete(req.NamespacedName)
+			r.lastWritten.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -78,6 +84,7 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	if !spec.Enabled() {
 		r.lastBadInput.Delete(req.NamespacedName)
+		r.lastWritten.Delete(req.NamespacedName)
 		if isTarget(&src) {
 			return ctrl.Result{}, nil // a target's outputs belong to its source
 		}
@@ -93,35 +100,57 @@ func (r *KeystoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	// Bad input is not worked on again while no object it came from changed:
 	// a hostile Secret costs one parse per change, not one per event.
-	version := strings.Join(append([]string{src.ResourceVersion, out.ResourceVersion}, rd.versions()...), ",")
+	version := inputVersions(&src, out, rd)
 	if v, ok := r.lastBadInput.Load(req.NamespacedName); ok && v == version {
 		return ctrl.Result{}, nil
 	}
-	plan, err := keystore.NewPlan(in)
-	if err != nil {
-		return r.invalid(ctx, &src, version, err)
-	}
-	if !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
-		if c := keystoreConflicts(&src, out, plan.Keys); len(c) > 0 {
-			return r.invalid(ctx, &src, version, badinput.Errorf(badinput.DataKeyConflict,
-				"Secret %s already has data key(s) %s that certinel did not write, or that somebody changed since; rename or remove them, or set %s to write elsewhere",
-				out.Name, strings.Join(c, ", "), annotations.KeystoresTarget))
-		}
-		data, err := plan.Render()
+	// The event of certinel's own write is not worked on again: a cold
+	// start builds every keystore once, not twice.
+	if v, ok := r.lastWritten.Load(req.NamespacedName); !ok || v != version {
+		r.lastWritten.Delete(req.NamespacedName)
+		wrote, err := r.build(ctx, &src, out, spec, in)
 		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if err := checkSize(out, src.Name, plan.Fingerprint, data); err != nil {
 			return r.invalid(ctx, &src, version, err)
 		}
-		if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
-			return r.invalid(ctx, &src, version, err)
+		if wrote {
+			r.lastWritten.Store(req.NamespacedName, inputVersions(&src, out, rd))
 		}
-		r.wrote(ctx, &src, out, plan.Keys, spec)
 	}
 	r.lastBadInput.Delete(req.NamespacedName)
 	// Make before break: former outputs go only once the current one is written.
 	return r.invalid(ctx, &src, "", r.removeStale(ctx, &src, out))
+}
+
+// inputVersions identifies everything the outputs of src depend on: the
+// versions of src, of the Secret they go to and of every object read.
+func inputVersions(src, out *corev1.Secret, rd *sourceReads) string {
+	return strings.Join(append([]string{src.ResourceVersion, out.ResourceVersion}, rd.versions()...), ",")
+}
+
+// build writes the outputs of src into out unless out holds them already,
+// and reports whether it wrote.
+func (r *KeystoreReconciler) build(ctx context.Context, src, out *corev1.Secret, spec annotations.KeystoreSpec, in keystore.Inputs) (bool, error) {
+	plan, err := keystore.NewPlan(in)
+	if err != nil || ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys) {
+		return false, err
+	}
+	if c := keystoreConflicts(src, out, plan.Keys); len(c) > 0 {
+		return false, badinput.Errorf(badinput.DataKeyConflict,
+			"Secret %s already has data key(s) %s that certinel did not write, or that somebody changed since; rename or remove them, or set %s to write elsewhere",
+			out.Name, strings.Join(c, ", "), annotations.KeystoresTarget)
+	}
+	data, err := plan.Render()
+	if err != nil {
+		return false, err
+	}
+	if err := checkSize(out, src.Name, plan.Fingerprint, data); err != nil {
+		return false, err
+	}
+	if err := r.write(ctx, out, plan.Fingerprint, data); err != nil {
+		return false, err
+	}
+	r.wrote(ctx, src, out, plan.Keys, spec)
+	return true, nil
 }
 
 // reader is the reader of referenced objects, made on first use.
@@ -245,7 +274,7 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 	}
 	base := out.DeepCopy()
 	ownership.Keystores.Apply(out, fp, data)
-	return r.account(out, "patch", released, r.Client.Patch(ctx, out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+	return r.account(out, "patch", released, r.Client.Patch(ctx, out, secretPatch{base}))
 }
 
 // account accounts for one write of obj: the metrics, the Event for the
@@ -295,7 +324,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 			if createdByCertinel(t) {
 				t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
 			}
-			err = r.account(t, "patch", released, r.Client.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+			err = r.account(t, "patch", released, r.Client.Patch(ctx, t, secretPatch{base}))
 		}
 		if err != nil {
 			return err

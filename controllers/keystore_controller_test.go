@@ -184,6 +184,36 @@ func TestReconcileWritesOnlyOnChange(t *testing.T) {
 	}
 }
 
+// TestReconcileRemembersItsOwnWrite: certinel knows the event of its own
+// write by the versions it left (so a cold start builds each keystore once,
+// not a second time for that event); a later change of the Secret is not
+// taken for it, and a deleted Secret is forgotten.
+func TestReconcileRemembersItsOwnWrite(t *testing.T) {
+	e := newTestEnv(t, tlsSecret(srcName, newTLS(t, "app"), map[string]string{annotations.Keystores: "jks"}))
+	key := types.NamespacedName{Namespace: testNS, Name: srcName}
+	e.reconcile(srcName)
+	s := e.secret(srcName)
+	if v, ok := e.r.lastWritten.Load(key); !ok || v != s.ResourceVersion+","+s.ResourceVersion {
+		t.Fatalf("remembered %v (%t) after the write, want the Secret's version %s twice (source and output)", v, ok, s.ResourceVersion)
+	}
+	e.reconcile(srcName)
+	if w := e.takeWrites(); !slices.Equal(w, []string{"patch " + srcName}) {
+		t.Fatalf("writes = %q, want the first reconcile's patch only", w)
+	}
+	e.update(srcName, func(s *corev1.Secret) { s.Annotations["team"] = "payments" })
+	e.reconcile(srcName)
+	if v, ok := e.r.lastWritten.Load(key); ok {
+		t.Fatalf("remembered %v after a user's change, as if certinel had written it", v)
+	}
+	if err := e.c.Delete(context.Background(), e.secret(srcName)); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile(srcName)
+	if _, ok := e.r.lastWritten.Load(key); ok {
+		t.Fatal("a deleted Secret is still remembered")
+	}
+}
+
 // The store password comes from a Secret, a literal (with a Warning) or the
 // default; the stores open with it and with no other.
 func TestReconcilePassword(t *testing.T) {
