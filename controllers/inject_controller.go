@@ -262,13 +262,9 @@ func (r *InjectReconciler) applyObject(u *unstructured.Unstructured) *unstructur
 // wrote for the cert-utils annotations of the target (adopt, under
 // --compat=cert-utils).
 func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructured, adopt []string) error {
-	opts := []client.ApplyOption{client.FieldOwner(fieldOwner)}
-	if !r.target.namespaced {
-		opts = append(opts, client.ForceOwnership)
-	}
-	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), opts...)
+	err := applyFields(ctx, r.Client, a, !r.target.namespaced)
 	if apierrors.IsConflict(err) && r.target.namespaced && onlyDataKeys(err, adopt) {
-		err = r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), append(opts, client.ForceOwnership)...)
+		err = applyFields(ctx, r.Client, a, true)
 	}
 	if apierrors.IsConflict(err) {
 		writeFailures.WithLabelValues(r.name(), "apply").Inc()

@@ -1,11 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -72,3 +75,23 @@ func diff[V any](base, m map[string]V, equal func(a, b V) bool) map[string]any {
 
 var _ client.Patch = secretPatch{}
 
+// applyFields applies a, an apply configuration holding only certinel's
+// fields, under field manager certinel, and asks the API server to answer
+// with the object's metadata only: certinel does not read the answer, and a
+// whole Route, webhook configuration or bundle would otherwise be encoded,
+// sent and decoded for nothing (at a cold start, a thousand times).
+func applyFields(ctx context.Context, c client.Client, a *unstructured.Unstructured, force bool) error {
+	body, err := json.Marshal(a.Object)
+	if err != nil {
+		return err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(a.GroupVersionKind())
+	m.SetNamespace(a.GetNamespace())
+	m.SetName(a.GetName())
+	opts := []client.PatchOption{client.FieldOwner(fieldOwner)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	return c.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, body), opts...)
+}

@@ -165,8 +165,7 @@ func (r *RouteReconciler) apply(ctx context.Context, rt *routev1.Route, fields m
 			_ = unstructured.SetNestedField(a.Object, v, "spec", "tls", k)
 		}
 	}
-	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(a), client.FieldOwner(fieldOwner), client.ForceOwnership)
-	return recordWrite(routeController, "apply", "Route "+rt.Name, err)
+	return recordWrite(routeController, "apply", "Route "+rt.Name, applyFields(ctx, r.Client, a, true))
 }
 
 func (r *RouteReconciler) invalid(ctx context.Context, rt *routev1.Route, err error) (ctrl.Result, error) {
