@@ -16,6 +16,7 @@ func recordWrite(controller, verb, what string, err error) error {
 		return refusedWrite(err, what)
 	}
 	writes.WithLabelValues(controller, verb).Inc()
+	noteWrite()
 	return nil
 }
 

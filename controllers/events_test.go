@@ -16,6 +16,7 @@ import (
 func TestPacedEvents(t *testing.T) {
 	inner := events.NewFakeRecorder(10)
 	p := NewPacedEvents(inner, scheme.Scheme, 1000, 1, 2)
+	p.Settle = 0 // other tests' writes do not hold these Events
 	s := &corev1.Secret{ObjectMeta: objectMeta("web", nil), Data: map[string][]byte{"tls.key": []byte("secret key")}}
 	dropped := testutil.ToFloat64(eventsDropped)
 	p.Eventf(s, nil, corev1.EventTypeNormal, "KeystoresUpdated", "Write", "wrote %d stores", 2)
@@ -52,5 +53,53 @@ func TestPacedEvents(t *testing.T) {
 	}
 	if p.NeedLeaderElection() {
 		t.Error("a standby would never write its Events")
+	}
+}
+
+// TestPacedEventsWaitForWritesToPause: an Event is written once certinel's
+// writes have paused for Settle, or when it has waited MaxDelay while they
+// go on; it is never lost.
+func TestPacedEventsWaitForWritesToPause(t *testing.T) {
+	inner := events.NewFakeRecorder(10)
+	p := NewPacedEvents(inner, scheme.Scheme, 1000, 10, 10)
+	p.Settle, p.MaxDelay = 300*time.Millisecond, 1500*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = p.Start(ctx) }()
+	s := &corev1.Secret{ObjectMeta: objectMeta("web", nil)}
+	next := func() time.Duration {
+		t.Helper()
+		start := time.Now()
+		select {
+		case <-inner.Events:
+			return time.Since(start)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the Event was never written")
+			return 0
+		}
+	}
+
+	// Writes go on: the Event waits MaxDelay, then is written.
+	writing, stop := context.WithCancel(ctx)
+	noteWrite()
+	go func() {
+		for writing.Err() == nil {
+			noteWrite()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	p.Eventf(s, nil, corev1.EventTypeNormal, "KeystoresUpdated", "Write", "during writes")
+	if took := next(); took < p.MaxDelay-50*time.Millisecond {
+		t.Fatalf("an Event was written %s after it was queued while writes went on, want about MaxDelay (%s)", took, p.MaxDelay)
+	}
+	stop()
+
+	// One last write: the Event follows once writes have paused for Settle.
+	noteWrite()
+	last := time.Now()
+	p.Eventf(s, nil, corev1.EventTypeNormal, "KeystoresUpdated", "Write", "after a write")
+	next()
+	if quiet := time.Since(last); quiet < p.Settle {
+		t.Fatalf("an Event was written %s after the last write, want Settle (%s) at least", quiet, p.Settle)
 	}
 }
