@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -24,9 +25,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
-	"github.com/certinel/certinel/pkg/bundle"
 	"github.com/certinel/certinel/pkg/fingerprint"
-	"github.com/certinel/certinel/pkg/route"
 )
 
 const ingressController = "ingresses"
@@ -68,7 +67,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, r.release(ctx, &ing, "")
 	}
 	what := "Secret " + ref.Namespace + "/" + ref.Name + " (from " + annotations.CertsFromSecret + ")"
-	pair, err := rd.keyPair(ctx, ref, what, badinput.MissingSecret)
+	pair, err := rd.keyPair(ctx, ref, what, badinput.MissingSecret, true)
 	if err != nil {
 		if e, ok := badinput.As(err); ok && e.Reason == badinput.SourceNotShared {
 			// Consent withdrawn: no copy of the key stays in this namespace.
@@ -91,7 +90,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.setTLS(ctx, &ing, secretName); err != nil {
 		return r.invalid(ctx, &ing, err)
 	}
-	if hosts := route.Uncovered(pair.keyPair.Leaf(), ingressHosts(&ing)...); len(hosts) > 0 {
+	if hosts := pair.route.Uncovered(ingressHosts(&ing)...); len(hosts) > 0 {
 		r.event(&ing, corev1.EventTypeWarning, badinput.CertificateHostMismatch, "Validate", fmt.Sprintf(
 			"the certificate of %s does not cover host %s (it was applied all the same); issue it for that host", what, strings.Join(hosts, ", ")))
 	}
@@ -193,10 +192,7 @@ func mirrorName(ingress, ns, name string) string {
 // fingerprint, so the cache needs no copy of the private key.
 func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingress, ref annotations.SourceRef, pair *tlsPair) (string, error) {
 	name := mirrorName(ing.Name, ref.Namespace, ref.Name)
-	data := map[string][]byte{corev1.TLSCertKey: pair.certPEM, corev1.TLSPrivateKeyKey: pair.keyPEM}
-	if len(pair.cas) > 0 {
-		data[annotations.CACertKey] = bundle.Encode(pair.cas)
-	}
+	data := maps.Clone(pair.mirror) // the reader keeps its own
 	fp := fingerprint.Of([]byte("mirror"), data[corev1.TLSCertKey], data[corev1.TLSPrivateKeyKey], data[annotations.CACertKey])
 	var cur corev1.Secret
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ing.Namespace, Name: name}, &cur)

@@ -72,11 +72,11 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	in := route.Inputs{Spec: spec}
 	if spec.CertsFrom != "" {
-		pair, err := rd.keyPair(ctx, secretRef(rt.Namespace, spec.CertsFrom, ""), "Secret "+spec.CertsFrom+" (from "+annotations.CertsFromSecret+")", badinput.MissingSecret)
+		pair, err := rd.keyPair(ctx, secretRef(rt.Namespace, spec.CertsFrom, ""), "Secret "+spec.CertsFrom+" (from "+annotations.CertsFromSecret+")", badinput.MissingSecret, false)
 		if err != nil {
 			return r.invalid(ctx, &rt, err)
 		}
-		in.Pair, in.KeyPEM, in.CAs = pair.keyPair, pair.keyPEM, pair.cas
+		in.Pair = pair.route
 	}
 	if spec.DestinationCAFrom != "" {
 		what := "Secret " + spec.DestinationCAFrom + " (from " + annotations.DestinationCAFromSecret + ")"
@@ -96,7 +96,7 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		logf.FromContext(ctx).Info("updated Route", "fields", slices.Sorted(maps.Keys(fields)))
 	}
 	if in.Pair != nil {
-		if hosts := route.Uncovered(in.Pair.Leaf(), rt.Spec.Host); len(hosts) > 0 {
+		if hosts := in.Pair.Uncovered(rt.Spec.Host); len(hosts) > 0 {
 			r.event(&rt, corev1.EventTypeWarning, badinput.CertificateHostMismatch, "Validate", fmt.Sprintf(
 				"the certificate of Secret %s does not cover host %s (it was applied all the same); issue it for that host", spec.CertsFrom, strings.Join(hosts, ", ")))
 		}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
+	"github.com/certinel/certinel/pkg/bundle"
 	"github.com/certinel/certinel/pkg/pki"
+	"github.com/certinel/certinel/pkg/route"
 )
 
 // NewSourceReader is the one reader of referenced objects that every
@@ -76,12 +79,13 @@ type sourceValue struct {
 	err      error               // *badinput.Error from parsing
 }
 
-// tlsPair is what a Route or an Ingress mirror takes from a TLS Secret.
+// tlsPair is what a Route or an Ingress mirror takes from a TLS Secret, in
+// the form they write it: no parsed certificate is kept.
 type tlsPair struct {
-	keyPair *pki.KeyPair
-	keyPEM  []byte              // tls.key as written
-	cas     []*x509.Certificate // ca.crt, may be empty
-	certPEM []byte              // tls.crt as written
+	route *route.Pair
+	// mirror is tls.crt and tls.key as written and ca.crt's certificates,
+	// the data of an Ingress's mirror Secret (read for an Ingress only).
+	mirror map[string][]byte
 }
 
 // parser parses what it needs of an object's data (a Secret or ConfigMap
@@ -102,26 +106,41 @@ func one(kind, key string, parse func([]byte) sourceValue) parser {
 	}}
 }
 
-// pairParser reads tls.crt, tls.key and ca.crt of a TLS Secret.
-var pairParser = parser{id: "pair", parse: func(obj client.Object) sourceValue {
-	data := func(key string) ([]byte, bool) { return dataOf(obj, key) }
-	certPEM, okCert := data(annotations.TLSCertKey)
-	keyPEM, okKey := data(annotations.TLSKeyKey)
-	if !okCert || !okKey {
-		return sourceValue{missing: true}
+// pairParser reads tls.crt, tls.key and ca.crt of a TLS Secret for a
+// Route, or with mirror for an Ingress's mirror too (two results, so that
+// a Route's Secret keeps no copy of its data as written).
+func pairParser(mirror bool) parser {
+	id := "pair:route"
+	if mirror {
+		id = "pair:mirror"
 	}
-	kp, err := pki.ParseKeyPair(certPEM, keyPEM)
-	if err != nil {
-		return sourceValue{err: badinput.Prefix(err, "tls.crt/tls.key: ")}
-	}
-	p := &tlsPair{keyPair: kp, keyPEM: keyPEM, certPEM: certPEM}
-	if ca, ok := data(annotations.CACertKey); ok && len(ca) > 0 {
-		if p.cas, err = pki.ParseCertificates(ca); err != nil {
-			return sourceValue{err: badinput.Prefix(err, "ca.crt: ")}
+	return parser{id: id, parse: func(obj client.Object) sourceValue {
+		data := func(key string) ([]byte, bool) { return dataOf(obj, key) }
+		certPEM, okCert := data(annotations.TLSCertKey)
+		keyPEM, okKey := data(annotations.TLSKeyKey)
+		if !okCert || !okKey {
+			return sourceValue{missing: true}
 		}
-	}
-	return sourceValue{pair: p}
-}}
+		kp, err := pki.ParseKeyPair(certPEM, keyPEM)
+		if err != nil {
+			return sourceValue{err: badinput.Prefix(err, "tls.crt/tls.key: ")}
+		}
+		var cas []*x509.Certificate
+		if ca, ok := data(annotations.CACertKey); ok && len(ca) > 0 {
+			if cas, err = pki.ParseCertificates(ca); err != nil {
+				return sourceValue{err: badinput.Prefix(err, "ca.crt: ")}
+			}
+		}
+		p := &tlsPair{route: route.NewPair(kp, keyPEM, cas)}
+		if mirror {
+			p.mirror = map[string][]byte{annotations.TLSCertKey: bytes.Clone(certPEM), annotations.TLSKeyKey: bytes.Clone(keyPEM)}
+			if len(cas) > 0 {
+				p.mirror[annotations.CACertKey] = bundle.Encode(cas)
+			}
+		}
+		return sourceValue{pair: p}
+	}}
+}
 
 // sourceReads are one referrer's reads during one reconcile. Call done when
 // the reconcile ends: what the referrer read before and not now is released.
@@ -235,8 +254,8 @@ func (rd *sourceReads) certificates(ctx context.Context, ref annotations.SourceR
 // keyPair returns the key pair and CAs of the TLS Secret ref names (its
 // key is ignored). A private key crosses namespaces only with
 // allow-export-to on the Secret.
-func (rd *sourceReads) keyPair(ctx context.Context, ref annotations.SourceRef, what, missing string) (*tlsPair, error) {
-	v, err := rd.read(ctx, ref, annotations.Everything, what, pairParser)
+func (rd *sourceReads) keyPair(ctx context.Context, ref annotations.SourceRef, what, missing string, mirror bool) (*tlsPair, error) {
+	v, err := rd.read(ctx, ref, annotations.Everything, what, pairParser(mirror))
 	switch {
 	case err != nil:
 		return nil, asMissing(err, missing)

@@ -35,14 +35,47 @@ type Current struct {
 // Inputs are the parsed Secrets the annotations name.
 type Inputs struct {
 	Spec annotations.RouteSpec
-	// Pair is tls.crt and tls.key of the certs-from-secret Secret, KeyPEM
-	// the key as written there, CAs its ca.crt; unused without CertsFrom.
-	Pair   *pki.KeyPair
-	KeyPEM []byte
-	CAs    []*x509.Certificate
+	// Pair is what the certs-from-secret Secret gives; unused without
+	// CertsFrom.
+	Pair *Pair
 	// DestinationCAs is ca.crt of the destination-ca-from-secret Secret.
 	DestinationCAs []*x509.Certificate
 }
+
+// Pair is what a Route takes from a TLS Secret, in the form it is written
+// on the Route. It keeps no parsed certificate but the leaf's names: a
+// thousand Routes hold a thousand of these as long as their Secrets stay
+// the same.
+type Pair struct {
+	// Certificate is the certificate of the key (spec.tls.certificate).
+	Certificate string
+	// Key is tls.key (spec.tls.key).
+	Key string
+	// CACertificate is the rest of tls.crt's chain and ca.crt, each
+	// certificate once (spec.tls.caCertificate with inject-ca); "" when
+	// there are none.
+	CACertificate string
+	// names holds the leaf's subject alternative names only.
+	names *x509.Certificate
+}
+
+// NewPair is the Pair of a parsed tls.crt and tls.key, with keyPEM the key
+// as written and cas the Secret's ca.crt.
+func NewPair(kp *pki.KeyPair, keyPEM []byte, cas []*x509.Certificate) *Pair {
+	leaf := kp.Leaf()
+	p := &Pair{
+		Certificate: string(bundle.Encode(kp.Chain[:1])),
+		Key:         strings.TrimSpace(string(keyPEM)) + "\n",
+		names:       &x509.Certificate{DNSNames: slices.Clone(leaf.DNSNames), IPAddresses: slices.Clone(leaf.IPAddresses)},
+	}
+	if issuers := bundle.Unique(slices.Concat(kp.Chain[1:], cas)); len(issuers) > 0 {
+		p.CACertificate = string(bundle.Encode(issuers))
+	}
+	return p
+}
+
+// Uncovered returns the hosts that the pair's certificate does not cover.
+func (p *Pair) Uncovered(hosts ...string) []string { return Uncovered(p.names, hosts...) }
 
 // Desired returns the spec.tls fields certinel sets, by name. It sets
 // termination to edge only when the Route has no termination or certinel
@@ -69,12 +102,10 @@ func Desired(in Inputs, cur Current) (map[string]string, error) {
 		out[Termination] = want
 	}
 	if in.Spec.CertsFrom != "" {
-		out[Certificate] = string(bundle.Encode(in.Pair.Chain[:1]))
-		out[Key] = strings.TrimSpace(string(in.KeyPEM)) + "\n"
-		if in.Spec.InjectCA {
-			if cas := bundle.Unique(slices.Concat(in.Pair.Chain[1:], in.CAs)); len(cas) > 0 {
-				out[CACertificate] = string(bundle.Encode(cas))
-			}
+		out[Certificate] = in.Pair.Certificate
+		out[Key] = in.Pair.Key
+		if in.Spec.InjectCA && in.Pair.CACertificate != "" {
+			out[CACertificate] = in.Pair.CACertificate
 		}
 	}
 	if in.Spec.DestinationCAFrom != "" {

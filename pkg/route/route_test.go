@@ -3,6 +3,7 @@ package route
 import (
 	"crypto/x509"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestDesired(t *testing.T) {
 	}
 	dest := testpki.ManyCAs(t, 1, testpki.Numbered("backend"))
 	in := func(spec annotations.RouteSpec) Inputs {
-		return Inputs{Spec: spec, Pair: pair, KeyPEM: keyPEM, CAs: []*x509.Certificate{chain.Root.Cert, chain.Intermediate.Cert}, DestinationCAs: dest}
+		return Inputs{Spec: spec, Pair: NewPair(pair, keyPEM, []*x509.Certificate{chain.Root.Cert, chain.Intermediate.Cert}), DestinationCAs: dest}
 	}
 	certs := annotations.RouteSpec{CertsFrom: "app-tls", InjectCA: true}
 	tests := map[string]struct {
@@ -88,9 +89,18 @@ func TestDesired(t *testing.T) {
 	}
 }
 
+// TestUncovered checks the hosts a certificate covers, both from the parsed
+// certificate and from a Pair, which keeps only the leaf's names.
 func TestUncovered(t *testing.T) {
-	cert := testpki.Issue(t, testpki.Template{CommonName: "app", DNSNames: []string{"app.example.com", "*.apps.example.com"},
-		Key: testpki.NewKey(t, testpki.ECDSA)}, nil).Cert
+	key := testpki.NewKey(t, testpki.ECDSA)
+	issued := testpki.Issue(t, testpki.Template{CommonName: "app", DNSNames: []string{"app.example.com", "*.apps.example.com"},
+		IPAddresses: []net.IP{net.ParseIP("10.0.0.1")}, Key: key}, nil)
+	cert := issued.Cert
+	kp, err := pki.ParseKeyPair(testpki.CertsPEM(cert), testpki.KeyPEM(t, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := NewPair(kp, testpki.KeyPEM(t, key), nil)
 	tests := map[string]struct {
 		hosts []string
 		want  []string
@@ -103,11 +113,15 @@ func TestUncovered(t *testing.T) {
 		"no host (the router assigns one)":  {[]string{""}, nil},
 		"case does not matter":              {[]string{"APP.example.com"}, nil},
 		"the common name alone is no cover": {[]string{"app"}, []string{"app"}},
+		"an IP address SAN":                 {[]string{"10.0.0.1", "10.0.0.2"}, []string{"10.0.0.2"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			if got := Uncovered(cert, tc.hosts...); !slices.Equal(got, tc.want) {
 				t.Errorf("Uncovered = %q, want %q", got, tc.want)
+			}
+			if got := pair.Uncovered(tc.hosts...); !slices.Equal(got, tc.want) {
+				t.Errorf("Pair.Uncovered = %q, want %q", got, tc.want)
 			}
 		})
 	}
