@@ -226,7 +226,7 @@ func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingres
 		}
 		cur.Data = data
 		cur.Annotations[annotations.MirrorFingerprint] = fp
-		err := r.Client.Patch(ctx, &cur, secretPatch{base})
+		err := patchSecret(ctx, r.Client, &cur, base)
 		if err := recordWrite(ingressController, "patch", "Secret "+name, err); err != nil {
 			return "", err
 		}

@@ -274,7 +274,7 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 	}
 	base := out.DeepCopy()
 	ownership.Keystores.Apply(out, fp, data)
-	return r.account(out, "patch", released, r.Client.Patch(ctx, out, secretPatch{base}))
+	return r.account(out, "patch", released, patchSecret(ctx, r.Client, out, base))
 }
 
 // account accounts for one write of obj: the metrics, the Event for the
@@ -324,7 +324,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 			if createdByCertinel(t) {
 				t.OwnerReferences = slices.DeleteFunc(t.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == src.UID })
 			}
-			err = r.account(t, "patch", released, r.Client.Patch(ctx, t, secretPatch{base}))
+			err = r.account(t, "patch", released, patchSecret(ctx, r.Client, t, base))
 		}
 		if err != nil {
 			return err

@@ -95,3 +95,24 @@ func applyFields(ctx context.Context, c client.Client, a *unstructured.Unstructu
 	}
 	return c.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, body), opts...)
 }
+
+// patchSecret writes s, changed from base, with a secretPatch, and asks the
+// API server to answer with the Secret's metadata only: s already holds what
+// was written (the optimistic lock guarantees nobody wrote in between), so
+// only its new resourceVersion is taken from the answer, and the keystores
+// just sent are not sent back.
+func patchSecret(ctx context.Context, c client.Client, s, base *corev1.Secret) error {
+	data, err := secretPatch{base}.Data(s)
+	if err != nil {
+		return err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	m.SetNamespace(s.Namespace)
+	m.SetName(s.Name)
+	if err := c.Patch(ctx, m, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return err
+	}
+	s.ResourceVersion = m.ResourceVersion
+	return nil
+}
