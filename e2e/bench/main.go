@@ -233,12 +233,13 @@ func run(o options) (string, error) {
 	if err := c.List(ctx, &evs, client.InNamespace(namespace)); err == nil {
 		fmt.Fprintf(&r, "  Events on the API server at convergence: %d\n", len(evs.Items))
 	}
-	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s\n",
-		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond))
+	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s; %s\n",
+		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond), progressSince(procStart))
 	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB); %s\n", rss, hwm, goMemory(cert))
 	fmt.Fprintf(&r, "  certinel CPU until convergence: %.2f s; kube-apiserver and etcd CPU meanwhile: %.2f s\n", cpu, server)
 	writesConverge, _ := cert.Metric("certinel_writes_total")
-	fmt.Fprintf(&r, "  writes to converge: %.0f\n", writesConverge)
+	failures, _ := cert.Metric("certinel_write_failures_total")
+	fmt.Fprintf(&r, "  writes to converge: %.0f (and %.0f refused, such as conflicts retried)\n", writesConverge, failures)
 
 	rvs, err := resourceVersions(ctx, c)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,10 +19,27 @@ import (
 // of them from etcd.
 var watcher client.WithWatch
 
+// progressMarks are the shares of n (in percent) whose moments waitCount
+// records in progress: a slow tail shows apart from a slow start.
+var (
+	progressMarks = []int{1, 50, 90, 99}
+	progress      []time.Time
+)
+
+// progressSince describes progress relative to start.
+func progressSince(start time.Time) string {
+	var parts []string
+	for i, t := range progress {
+		parts = append(parts, fmt.Sprintf("%d%% at %s", progressMarks[i], t.Sub(start).Round(10*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // waitCount returns the moment at least n objects of list's kind in
 // namespace satisfy done. It lists once, then follows a watch; each event
 // costs the API server one object sent, as it does for certinel.
 func waitCount(ctx context.Context, list client.ObjectList, namespace string, n int, timeout time.Duration, done func(client.Object) bool) (time.Time, error) {
+	progress = progress[:0]
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	state, satisfied := map[string]bool{}, 0
@@ -32,6 +50,9 @@ func waitCount(ctx context.Context, list client.ObjectList, namespace string, n 
 		if ok {
 			satisfied++
 			state[obj.GetName()] = true
+			if len(progress) < len(progressMarks) && satisfied*100 >= n*progressMarks[len(progress)] {
+				progress = append(progress, time.Now())
+			}
 		} else {
 			delete(state, obj.GetName())
 		}
