@@ -11,17 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/badinput"
@@ -275,54 +269,6 @@ func (r *InjectReconciler) apply(ctx context.Context, a *unstructured.Unstructur
 	return recordWrite(r.name(), "apply", a.GetKind()+" "+a.GetName(), err)
 }
 
-// get reads the target from the cache as unstructured: typed kinds
-// (ConfigMaps and Secrets, cached once for every controller) are converted.
-func (r *InjectReconciler) get(ctx context.Context, req ctrl.Request) (*unstructured.Unstructured, error) {
-	obj := r.newObject()
-	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
-		return nil, err
-	}
-	return toUnstructured(obj, r.target)
-}
-
-func (r *InjectReconciler) newObject() client.Object {
-	switch r.target.gvk {
-	case configMapTarget.gvk:
-		return &corev1.ConfigMap{}
-	case secretTarget.gvk:
-		return &corev1.Secret{}
-	}
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(r.target.gvk)
-	return u
-}
-
-// newList is a list of the target kind, typed where the cache is typed.
-func (r *InjectReconciler) newList() client.ObjectList {
-	switch r.target.gvk {
-	case configMapTarget.gvk:
-		return &corev1.ConfigMapList{}
-	case secretTarget.gvk:
-		return &corev1.SecretList{}
-	}
-	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(r.target.gvk.GroupVersion().WithKind(r.target.gvk.Kind + "List"))
-	return l
-}
-
-func toUnstructured(obj client.Object, t injectTarget) (*unstructured.Unstructured, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{Object: m}
-	u.SetGroupVersionKind(t.gvk)
-	return u, nil
-}
-
 // invalid reports bad input on the target; any other error is returned for a retry.
 func (r *InjectReconciler) invalid(ctx context.Context, u *unstructured.Unstructured, err error) (ctrl.Result, error) {
 	return reportInvalid(ctx, r.Recorder, r.name(), u, err)
@@ -330,75 +276,4 @@ func (r *InjectReconciler) invalid(ctx context.Context, u *unstructured.Unstruct
 
 func (r *InjectReconciler) event(u *unstructured.Unstructured, eventType, reason, action, note string) {
 	emit(r.Recorder, u, eventType, reason, action, note)
-}
-
-// SetupWithManager registers the source index of the target kind and
-// watches the targets and the Secrets and ConfigMaps they read.
-func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
-		return err
-	}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(r.name()).
-		// Only objects that ask for injection or truststores, or still hold
-		// what certinel wrote: every other Secret and ConfigMap change of the
-		// cluster is no work at all.
-		For(r.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(concernsBundles))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
-		Complete(r)
-}
-
-// concernsBundles reports an object with an annotation of CA injection or
-// bundle truststores, asking or bookkeeping.
-func concernsBundles(obj client.Object) bool {
-	ann := obj.GetAnnotations()
-	for _, k := range []string{annotations.InjectCAFrom, annotations.InjectCAFromConfigMap, annotations.Truststores,
-		annotations.InjectedCAs, annotations.TruststoresFingerprint, annotations.CompatWarnings} {
-		if _, ok := ann[k]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// indexSource lists the objects a target reads: its CA source and, for
-// truststores, its password Secret.
-func (r *InjectReconciler) indexSource(obj client.Object) []string {
-	var out []string
-	if spec, asks, err := annotations.ParseInjectSpec(r.namespaceOf(obj), obj.GetAnnotations()); err == nil && asks {
-		out = append(out, referenceKey(string(spec.Source.Kind), spec.Source.Namespace, spec.Source.Name))
-	}
-	if r.target.namespaced {
-		if spec, asks, err := annotations.ParseTruststoreSpec(obj.GetAnnotations()); err == nil && asks && spec.Password.SecretName != "" {
-			out = append(out, referenceKey(string(annotations.SecretSource), obj.GetNamespace(), spec.Password.SecretName))
-		}
-	}
-	return out
-}
-
-func (r *InjectReconciler) namespaceOf(obj client.Object) string {
-	if !r.target.namespaced {
-		return ""
-	}
-	return obj.GetNamespace()
-}
-
-// readers maps a Secret or ConfigMap to the targets of this kind that read it.
-func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
-	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := r.newList()
-		if err := r.Client.List(ctx, list, client.MatchingFields{injectSourceIndex: referenceKey(string(kind), obj.GetNamespace(), obj.GetName())}); err != nil {
-			logf.FromContext(ctx).Error(err, "cannot list the injection targets that read an object", "object", client.ObjectKeyFromObject(obj))
-			return nil
-		}
-		var reqs []reconcile.Request
-		_ = forEachItem(list, func(t client.Object) {
-			if !r.target.namespaced || wakes(obj, t.GetNamespace()) {
-				reqs = append(reqs, request(t.GetNamespace(), t.GetName()))
-			}
-		})
-		return reqs
-	}
 }

@@ -1,11 +1,16 @@
 package controllers
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/pkg/badinput"
 )
@@ -214,3 +219,51 @@ func trimInjectTarget(u *unstructured.Unstructured, asks bool) {
 }
 
 func (t injectTarget) String() string { return fmt.Sprintf("%s.%s", t.gvk.Kind, t.gvk.Group) }
+
+// get reads the target from the cache as unstructured: typed kinds
+// (ConfigMaps and Secrets, cached once for every controller) are converted.
+func (r *InjectReconciler) get(ctx context.Context, req ctrl.Request) (*unstructured.Unstructured, error) {
+	obj := r.newObject()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return nil, err
+	}
+	return toUnstructured(obj, r.target)
+}
+
+func (r *InjectReconciler) newObject() client.Object {
+	switch r.target.gvk {
+	case configMapTarget.gvk:
+		return &corev1.ConfigMap{}
+	case secretTarget.gvk:
+		return &corev1.Secret{}
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(r.target.gvk)
+	return u
+}
+
+// newList is a list of the target kind, typed where the cache is typed.
+func (r *InjectReconciler) newList() client.ObjectList {
+	switch r.target.gvk {
+	case configMapTarget.gvk:
+		return &corev1.ConfigMapList{}
+	case secretTarget.gvk:
+		return &corev1.SecretList{}
+	}
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(r.target.gvk.GroupVersion().WithKind(r.target.gvk.Kind + "List"))
+	return l
+}
+
+func toUnstructured(obj client.Object, t injectTarget) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(t.gvk)
+	return u, nil
+}

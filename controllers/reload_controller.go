@@ -11,25 +11,15 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
-	"golang.org/x/time/rate"
 
 	"github.com/certinel/certinel/pkg/annotations"
-	"github.com/certinel/certinel/pkg/keystore"
-	"github.com/certinel/certinel/pkg/ownership"
 	"github.com/certinel/certinel/pkg/reload"
 )
 
@@ -43,68 +33,6 @@ const (
 // reloadIndex maps a workload to the objects its pods read: "secret:name",
 // "configmap:name" (same namespace).
 const reloadIndex = "certinel.io/reload-references"
-
-// workloadKind is one kind of workload that reload rolls.
-type workloadKind struct {
-	name     string
-	newObj   func() client.Object
-	newList  func() client.ObjectList
-	template func(client.Object) *corev1.PodTemplateSpec
-}
-
-var workloadKinds = []workloadKind{
-	{"deployment", func() client.Object { return &appsv1.Deployment{} }, func() client.ObjectList { return &appsv1.DeploymentList{} },
-		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.Deployment).Spec.Template }},
-	{"statefulset", func() client.Object { return &appsv1.StatefulSet{} }, func() client.ObjectList { return &appsv1.StatefulSetList{} },
-		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.StatefulSet).Spec.Template }},
-	{"daemonset", func() client.Object { return &appsv1.DaemonSet{} }, func() client.ObjectList { return &appsv1.DaemonSetList{} },
-		func(o client.Object) *corev1.PodTemplateSpec { return &o.(*appsv1.DaemonSet).Spec.Template }},
-}
-
-// Reloads is what the reload controllers of every kind share: the rollout
-// rate limit and the coalescing window.
-type Reloads struct {
-	Window  time.Duration
-	Limiter *rate.Limiter
-
-	mu       sync.Mutex
-	reserved map[workloadKey]time.Time // workload → when its turn comes
-}
-
-// release gives up the place a workload held in the queue (it rolls no
-// more, or is gone).
-func (s *Reloads) release(key workloadKey) {
-	s.mu.Lock()
-	delete(s.reserved, key)
-	s.mu.Unlock()
-}
-
-// turn returns how long the workload must still wait for its rollout under
-// the rate limit (0: roll now), and whether it was already waiting. A
-// workload takes one place in the queue, however often it is reconciled.
-func (s *Reloads) turn(key workloadKey, now time.Time) (wait time.Duration, held bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if at, ok := s.reserved[key]; ok {
-		if !now.Before(at) {
-			delete(s.reserved, key)
-			return 0, true
-		}
-		return at.Sub(now), true
-	}
-	res := s.Limiter.ReserveN(now, 1)
-	if !res.OK() {
-		return time.Second, false
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		if s.reserved == nil {
-			s.reserved = map[workloadKey]time.Time{}
-		}
-		s.reserved[key] = now.Add(d)
-		return d, false
-	}
-	return 0, false
-}
 
 // ReloadReconciler rolls the workloads of one kind whose referenced Secrets
 // or ConfigMaps changed (section 4 of the contract), by setting the
@@ -267,59 +195,6 @@ func (r *ReloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	return ctrl.Result{}, nil
 }
 
-// digestParser keeps, of a referenced object, only the reload digest of
-// what ref counts (one key or all), and whether it opted out of reloads.
-func digestParser(ref reload.Ref) parser {
-	return parser{id: "reload:" + ref.Key, parse: func(obj client.Object) sourceValue {
-		ignored, _ := reload.Ignored(obj.GetAnnotations())
-		var data map[string][]byte
-		switch o := obj.(type) {
-		case *corev1.Secret:
-			data = o.Data
-		case *corev1.ConfigMap:
-			data = reload.ConfigMapData(o)
-		}
-		return sourceValue{ignored: ignored, digest: reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })}
-	}}
-}
-
-// keystoresPending reports a Secret that asks for keystores whose stores
-// do not yet match its certificate, password and sources: certinel is
-// about to rewrite them, and pods started now would read the old ones.
-func (r *ReloadReconciler) keystoresPending(ctx context.Context, rd *sourceReads, ns, name string) bool {
-	var s corev1.Secret
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil || isTrimmed(&s) {
-		return false
-	}
-	spec, err := annotations.ParseKeystoreSpec(ns, s.Annotations)
-	if err != nil || !spec.Enabled() {
-		return false
-	}
-	in, err := keystoreInputs(ctx, rd, &s, spec)
-	if err != nil {
-		return false // bad input: no keystore is coming
-	}
-	plan, err := keystore.NewPlan(in)
-	if err != nil {
-		return false
-	}
-	out := &s
-	if spec.Target != "" {
-		var t corev1.Secret
-		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: spec.Target}, &t); err != nil {
-			return true // the target is about to be created
-		}
-		if !controlledBy(&t, &s) {
-			return false // TargetConflict: no keystore is coming
-		}
-		out = &t
-	}
-	if len(keystoreConflicts(&s, out, plan.Keys)) > 0 {
-		return false // DataKeyConflict: no keystore is coming
-	}
-	return !ownership.Keystores.UpToDate(out, plan.Fingerprint, plan.Keys)
-}
-
 // observe records what this reconcile saw and returns what is known. The
 // pod template is compared through its hash without certinel's own
 // annotation, so scaling or certinel's rollout is no template change.
@@ -424,63 +299,4 @@ func (r *ReloadReconciler) invalid(ctx context.Context, obj client.Object, err e
 
 func (r *ReloadReconciler) event(obj client.Object, eventType, reason, action, note string) {
 	emit(r.Recorder, obj, eventType, reason, action, note)
-}
-
-// SetupWithManager registers the reference index and the watches.
-func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
-		return err
-	}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(r.name()).
-		For(r.kind.newObj()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
-		Complete(r)
-}
-
-func (r *ReloadReconciler) indexReferences(obj client.Object) []string {
-	spec, asks, err := reload.ParseSpec(obj.GetAnnotations())
-	if err != nil || !asks {
-		return nil
-	}
-	var out []string
-	for _, ref := range reload.References(spec, r.kind.template(obj).Spec) {
-		out = append(out, string(ref.Kind)+":"+ref.Name)
-	}
-	return out
-}
-
-// readers maps a Secret or ConfigMap to the workloads of this kind that
-// read it (an object that opted out counts for nothing in their hash).
-func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
-	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		names := []string{obj.GetName()}
-		if s, ok := obj.(*corev1.Secret); ok && isTarget(s) {
-			// The keystores of a Secret that writes them elsewhere: its
-			// readers wait for them.
-			names = append(names, ownerName(s))
-		}
-		var reqs []reconcile.Request
-		for _, name := range names {
-			list := r.kind.newList()
-			if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{reloadIndex: string(kind) + ":" + name}); err != nil {
-				logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
-				return nil
-			}
-			_ = forEachItem(list, func(o client.Object) { reqs = append(reqs, request(o.GetNamespace(), o.GetName())) })
-		}
-		return reqs
-	}
-}
-
-// forEachItem calls fn with every item of list.
-func forEachItem(list client.ObjectList, fn func(client.Object)) error {
-	return meta.EachListItem(list, func(o runtime.Object) error {
-		if c, ok := o.(client.Object); ok {
-			fn(c)
-		}
-		return nil
-	})
 }
