@@ -62,7 +62,9 @@ func TestPacedEvents(t *testing.T) {
 func TestPacedEventsWaitForWritesToPause(t *testing.T) {
 	inner := events.NewFakeRecorder(10)
 	p := NewPacedEvents(inner, scheme.Scheme, 1000, 10, 10)
-	p.Settle, p.MaxDelay = 300*time.Millisecond, 1500*time.Millisecond
+	// Settle is long beside the 20 ms between writes, so that a loaded
+	// machine pausing the writing goroutine does not end the writes early.
+	p.Settle, p.MaxDelay = time.Second, 2500*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = p.Start(ctx) }()
