@@ -21,10 +21,9 @@ import (
 // bundles) then do not share the API server with an Event write each (7%
 // of kube-apiserver's CPU in make bench's Routes cold start): the Events of
 // such a burst follow it, or come at the paced rate once they have waited
-// MaxDelay. In normal
-// operation (one renewal) an Event is written Settle after its write. When
-// the queue is full, an Event is dropped and counted in
-// certinel_events_dropped_total; the change it tells of is not.
+// MaxDelay. In normal operation (one renewal) an Event is written Settle
+// after its write. When the queue is full, an Event is dropped and counted
+// in certinel_events_dropped_total; the change it tells of is not.
 type PacedEvents struct {
 	inner   events.EventRecorder
 	scheme  *runtime.Scheme
