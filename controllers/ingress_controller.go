@@ -279,7 +279,7 @@ func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Named(ingressController).
 		For(&networkingv1.Ingress{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), afterInitialList).
 		Complete(r)
 }
 

@@ -29,8 +29,8 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// cluster is no work at all.
 		For(r.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(concernsBundles))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), afterInitialList).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), afterInitialList).
 		Complete(r)
 }
 

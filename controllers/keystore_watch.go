@@ -41,7 +41,8 @@ func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 		Named(keystoreController).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests)).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referrers), afterInitialList).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers), afterInitialList).
 		Complete(r)
 }
 
@@ -73,12 +74,12 @@ func referenceKey(kind, namespace, name string) string {
 }
 
 // secretRequests maps a Secret event to the Secrets to reconcile: its source
-// when it is a target, itself when it asks for outputs or holds some (a
-// target does; its reconcile then leaves it to the source), and every
-// Secret that reads it.
-func (r *KeystoreReconciler) secretRequests(ctx context.Context, obj client.Object) []reconcile.Request {
+// when it is a target, and itself when it asks for outputs or holds some (a
+// target does; its reconcile then leaves it to the source). The Secrets that
+// read it come from a watch of their own (referrers).
+func (r *KeystoreReconciler) secretRequests(_ context.Context, obj client.Object) []reconcile.Request {
 	s := obj.(*corev1.Secret)
-	reqs := r.referrers(ctx, obj)
+	var reqs []reconcile.Request
 	if isTarget(s) {
 		reqs = append(reqs, request(s.Namespace, ownerName(s)))
 	}

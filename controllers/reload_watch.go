@@ -44,8 +44,8 @@ func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Named(r.name()).
 		For(r.kind.newObj()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource))).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), afterInitialList).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), afterInitialList).
 		Complete(r)
 }
 

@@ -185,7 +185,7 @@ func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager
 		Named(routeController).
 		For(&routev1.Route{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), afterInitialList).
 		Complete(r)
 }
 
