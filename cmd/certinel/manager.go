@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -142,6 +143,10 @@ func runManager(args []string, stderr io.Writer) int {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
+	if limit := memoryLimit(os.Getenv, cgroupMemoryFiles); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("Go memory limit set to 90% of the container's", "bytes", limit)
+	}
 	if err := startManager(ctrl.SetupSignalHandler(), f); err != nil {
 		log.Error(err, "certinel stopped")
 		return 1

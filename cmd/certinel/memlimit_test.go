@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	v2, v1 := file("memory.max", "134217728\n"), file("memory.limit_in_bytes", "268435456\n")
+	missing := filepath.Join(dir, "missing")
+	noEnv := func(string) string { return "" }
+	cases := map[string]struct {
+		getenv func(string) string
+		files  []string
+		want   int64
+	}{
+		"cgroup v2 limit":           {noEnv, []string{v2, v1}, 134217728 / 10 * 9},
+		"cgroup v1 limit":           {noEnv, []string{missing, v1}, 268435456 / 10 * 9},
+		"v2 without a limit":        {noEnv, []string{file("max", "max\n"), v1}, 0},
+		"v1 without a limit":        {noEnv, []string{missing, file("v1max", "9223372036854771712\n")}, 0},
+		"no cgroup files":           {noEnv, []string{missing}, 0},
+		"garbage":                   {noEnv, []string{file("garbage", "lots\n")}, 0},
+		"GOMEMLIMIT set by a human": {func(k string) string { return map[string]string{"GOMEMLIMIT": "200MiB"}[k] }, []string{v2}, 0},
+	}
+	for name, tc := range cases {
+		if got := memoryLimit(tc.getenv, tc.files); got != tc.want {
+			t.Errorf("%s: memoryLimit = %d, want %d", name, got, tc.want)
+		}
+	}
+}
