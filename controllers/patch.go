@@ -3,46 +3,35 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// secretPatch is a JSON merge patch, with an optimistic lock, from base to
-// the Secret it is applied with. It carries only what certinel changes on a
-// Secret: labels, annotations, owner references and data keys. It is
+// secretMergePatch is a JSON merge patch, with an optimistic lock, from
+// base to s. It carries only what certinel changes on a Secret: labels,
+// annotations, owner references and data keys. It is what
 // client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
-// without marshalling both whole Secrets and diffing them, which at a cold
-// start with a thousand keystores was a large part of certinel's CPU.
-type secretPatch struct{ base *corev1.Secret }
-
-func (p secretPatch) Type() types.PatchType { return types.MergePatchType }
-
-func (p secretPatch) Data(obj client.Object) ([]byte, error) {
-	s, ok := obj.(*corev1.Secret)
-	if !ok {
-		return nil, fmt.Errorf("secretPatch applied to %T", obj)
-	}
-	meta := map[string]any{"resourceVersion": p.base.ResourceVersion}
-	if d := stringsDiff(p.base.Labels, s.Labels); d != nil {
+// sends, without marshalling both whole Secrets and diffing them, which at
+// a cold start with a thousand keystores was a large part of certinel's CPU.
+func secretMergePatch(base, s *corev1.Secret) ([]byte, error) {
+	meta := map[string]any{"resourceVersion": base.ResourceVersion}
+	if d := stringsDiff(base.Labels, s.Labels); d != nil {
 		meta["labels"] = d
 	}
-	if d := stringsDiff(p.base.Annotations, s.Annotations); d != nil {
+	if d := stringsDiff(base.Annotations, s.Annotations); d != nil {
 		meta["annotations"] = d
 	}
-	if !reflect.DeepEqual(p.base.OwnerReferences, s.OwnerReferences) {
-		meta["ownerReferences"] = s.OwnerReferences // a list is replaced whole
-		if s.OwnerReferences == nil {
-			meta["ownerReferences"] = nil
-		}
+	if !reflect.DeepEqual(base.OwnerReferences, s.OwnerReferences) {
+		meta["ownerReferences"] = s.OwnerReferences // a list is replaced whole; none is null
 	}
 	patch := map[string]any{"metadata": meta}
-	if d := diff(p.base.Data, s.Data, func(a, b []byte) bool { return string(a) == string(b) }); d != nil {
+	if d := diff(base.Data, s.Data, func(a, b []byte) bool { return string(a) == string(b) }); d != nil {
 		patch["data"] = d
 	}
 	return json.Marshal(patch)
@@ -73,8 +62,6 @@ func diff[V any](base, m map[string]V, equal func(a, b V) bool) map[string]any {
 	return out
 }
 
-var _ client.Patch = secretPatch{}
-
 // applyFields applies a, an apply configuration holding only certinel's
 // fields, under field manager certinel, and asks the API server to answer
 // with the object's metadata only: certinel does not read the answer, and a
@@ -85,10 +72,7 @@ func applyFields(ctx context.Context, c client.Client, a *unstructured.Unstructu
 	if err != nil {
 		return err
 	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(a.GroupVersionKind())
-	m.SetNamespace(a.GetNamespace())
-	m.SetName(a.GetName())
+	m := partialObject(a.GroupVersionKind(), a.GetNamespace(), a.GetName())
 	opts := []client.PatchOption{client.FieldOwner(fieldOwner)}
 	if force {
 		opts = append(opts, client.ForceOwnership)
@@ -96,23 +80,30 @@ func applyFields(ctx context.Context, c client.Client, a *unstructured.Unstructu
 	return c.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, body), opts...)
 }
 
-// patchSecret writes s, changed from base, with a secretPatch, and asks the
+// patchSecret writes s, changed from base, with a secretMergePatch, and asks the
 // API server to answer with the Secret's metadata only: s already holds what
 // was written (the optimistic lock guarantees nobody wrote in between), so
 // only its new resourceVersion is taken from the answer, and the keystores
 // just sent are not sent back.
 func patchSecret(ctx context.Context, c client.Client, s, base *corev1.Secret) error {
-	data, err := secretPatch{base}.Data(s)
+	data, err := secretMergePatch(base, s)
 	if err != nil {
 		return err
 	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	m.SetNamespace(s.Namespace)
-	m.SetName(s.Name)
+	m := partialObject(corev1.SchemeGroupVersion.WithKind("Secret"), s.Namespace, s.Name)
 	if err := c.Patch(ctx, m, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return err
 	}
 	s.ResourceVersion = m.ResourceVersion
 	return nil
+}
+
+// partialObject names an object for a write through the metadata client,
+// whose answer holds the object's metadata only.
+func partialObject(gvk schema.GroupVersionKind, namespace, name string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	m.SetNamespace(namespace)
+	m.SetName(name)
+	return m
 }
