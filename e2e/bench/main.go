@@ -7,13 +7,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +18,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,6 +123,16 @@ func fetchServerProfile(file string) error {
 	return os.WriteFile(file, b, 0o644)
 }
 
+// profileHeap writes certinel's heap profile into heapProfile, if asked.
+func profileHeap() {
+	if heapProfile == "" {
+		return
+	}
+	if err := fetch("/debug/pprof/heap", heapProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
+	}
+}
+
 type options struct {
 	n, unrelated, unrelatedTLS, unrelatedCAKiB int
 	quiet                                      time.Duration
@@ -218,17 +228,13 @@ func run(o options) (string, error) {
 		defer func(done chan struct{}) { <-done }(profileColdStart())
 	}
 	defer func() { cert.Stop() }()
-	converged, err := waitConverged(ctx, c, n, 5*time.Minute)
+	converged, err := waitConverged(ctx, n, 5*time.Minute)
 	if err != nil {
 		return r.String(), err
 	}
 	rss, hwm := memory(cert.PID())
 	cpu, server := cpuSeconds(cert.PID()), serverCPU()-serverStart
-	if heapProfile != "" {
-		if err := fetch("/debug/pprof/heap", heapProfile); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
-		}
-	}
+	profileHeap()
 	var evs corev1.EventList
 	if err := c.List(ctx, &evs, client.InNamespace(namespace)); err == nil {
 		fmt.Fprintf(&r, "  Events on the API server at convergence: %d\n", len(evs.Items))
@@ -491,7 +497,7 @@ func createUnrelatedTLS(ctx context.Context, c client.Client, n, caKiB int) erro
 
 // waitConverged polls metadata only (no data) until n Secrets list
 // keystore.jks in certinel.io/managed-keys, and returns when that was seen.
-func waitConverged(ctx context.Context, _ client.Client, n int, timeout time.Duration) (time.Time, error) {
+func waitConverged(ctx context.Context, n int, timeout time.Duration) (time.Time, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 	return waitCount(ctx, list, namespace, n, timeout, func(o client.Object) bool {
@@ -540,24 +546,22 @@ func changedSince(ctx context.Context, c client.Client, before map[string]string
 
 // memory returns VmRSS and VmHWM of pid in MiB.
 func memory(pid int) (rss, hwm float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
+	st := procStatus(pid)
+	return st["VmRSS"], st["VmHWM"]
+}
+
+// procStatus is the memory figures of /proc/PID/status (VmRSS, VmHWM,
+// RssFile, ...) in MiB.
+func procStatus(pid int) map[string]float64 {
+	out := map[string]float64{}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb / 1024
-		case "VmHWM:":
-			hwm = kb / 1024
+		if f := strings.Fields(line); len(f) >= 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[strings.TrimSuffix(f[0], ":")] = kb / 1024
 		}
 	}
-	return rss, hwm
+	return out
 }
 
 // cpuSeconds is the user and system CPU time of pid.
@@ -596,33 +600,11 @@ func serverCPU() float64 {
 // heap in use, heap memory kept for reuse (not yet returned to the OS), and
 // the rest of what the runtime took from the OS.
 func goMemory(cert *framework.Certinel) string {
-	resp, err := http.Get(cert.MetricsURL)
+	m, err := cert.Scrape()
 	if err != nil {
 		return err.Error()
 	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
-			m[f[0]], _ = strconv.ParseFloat(f[1], 64)
-		}
-	}
-	mib := func(name string) float64 { return m["go_memstats_"+name+"_bytes"] / (1 << 20) }
+	mib := func(name string) float64 { v, _ := m.Sum("go_memstats_" + name + "_bytes"); return v / (1 << 20) }
 	return fmt.Sprintf("Go heap in use %.1f MiB, heap kept free %.1f MiB, other runtime memory %.1f MiB; RSS of the binary's own pages %.1f MiB",
-		mib("heap_inuse"), mib("heap_idle")-mib("heap_released"), mib("sys")-mib("heap_sys"), fileRSS(cert.PID()))
-}
-
-// fileRSS is the part of pid's RSS that maps files (the binary's code and
-// data), as opposed to memory it allocated.
-func fileRSS(pid int) float64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+		mib("heap_inuse"), mib("heap_idle")-mib("heap_released"), mib("sys")-mib("heap_sys"), procStatus(cert.PID())["RssFile"])
 }

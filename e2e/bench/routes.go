@@ -159,11 +159,7 @@ func routesScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	}
 	rss, hwm := memory(cert.PID())
 	cpu, server := cpuSeconds(cert.PID()), serverCPU()-serverStart
-	if heapProfile != "" {
-		if err := fetch("/debug/pprof/heap", heapProfile); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
-		}
-	}
+	profileHeap()
 	fmt.Fprintf(r, "  all %d Routes hold their certificate %s after certinel started: %.2fx the reference (target <= 1.5x); %s\n", n, took.Round(time.Millisecond), took.Seconds()/ref.Seconds(), progressSince(procStart))
 	fmt.Fprintf(r, "  certinel CPU until then: %.2f s; kube-apiserver and etcd CPU meanwhile: %.2f s\n", cpu, server)
 	fmt.Fprintf(r, "  certinel RSS %.1f MiB, peak %.1f MiB (target < 80 MiB with %d Routes and %d Secrets); %s\n", rss, hwm, n, n, goMemory(cert))

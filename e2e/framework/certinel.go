@@ -170,17 +170,33 @@ func (c *Certinel) PID() int { return c.cmd.Process.Pid }
 // Metric returns the sum of all samples of a metric family whose labels
 // contain every given "name=\"value\"" matcher.
 func (c *Certinel) Metric(name string, matchers ...string) (float64, error) {
-	resp, err := httpClient.Get(c.MetricsURL)
+	m, err := c.Scrape()
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	return sumMetric(resp.Body, name, matchers...)
+	return m.Sum(name, matchers...)
 }
 
-func sumMetric(r io.Reader, name string, matchers ...string) (float64, error) {
+// Metrics is one scrape of certinel's /metrics, to read several figures of
+// one moment.
+type Metrics string
+
+// Scrape reads certinel's /metrics once.
+func (c *Certinel) Scrape() (Metrics, error) {
+	resp, err := httpClient.Get(c.MetricsURL)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return Metrics(b), err
+}
+
+// Sum is the sum of all samples of a metric family whose labels contain
+// every given "name=\"value\"" matcher.
+func (m Metrics) Sum(name string, matchers ...string) (float64, error) {
 	var sum float64
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(strings.NewReader(string(m)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
