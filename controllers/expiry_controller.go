@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -151,7 +150,7 @@ func (r *ExpiryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(expiryController).
-		For(&corev1.Secret{}, builder.WithPredicates(expiryRelevant())).
+		WatchesRawSource(watchObjects(mgr, &corev1.Secret{}, expiryRelevant())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }

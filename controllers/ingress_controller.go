@@ -277,9 +277,9 @@ func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ingressController).
-		For(&networkingv1.Ingress{}).
+		WatchesRawSource(watchObjects(mgr, &networkingv1.Ingress{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), afterInitialList).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), notInitialList)).
 		Complete(r)
 }
 

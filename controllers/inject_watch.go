@@ -5,7 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -27,10 +26,10 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// Only objects that ask for injection or truststores, or still hold
 		// what certinel wrote: every other Secret and ConfigMap change of the
 		// cluster is no work at all.
-		For(r.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(concernsBundles))).
+		WatchesRawSource(watchObjects(mgr, r.newObject(), predicate.NewPredicateFuncs(concernsBundles))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), afterInitialList).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), afterInitialList).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), notInitialList)).
+		WatchesRawSource(watch(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), notInitialList)).
 		Complete(r)
 }
 

@@ -40,9 +40,9 @@ func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(keystoreController).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referrers), afterInitialList).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers), afterInitialList).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests))).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referrers), notInitialList)).
+		WatchesRawSource(watch(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers), notInitialList)).
 		Complete(r)
 }
 

@@ -1,18 +1,15 @@
 package controllers
 
 import (
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
 
-// afterInitialList drops the Create events of an informer's initial list
+// notInitialList drops the Create events of an informer's initial list
 // from a watch that maps a source (a Secret or ConfigMap) to the objects
 // that read it. Those events wake no one who is not woken anyway: every
 // reader gets its own initial event, and a controller works only once all
-// its caches are in sync, so each reader then reads its sources as they
+// its watches have synced, so each reader then reads its sources as they
 // are. At a cold start with 1000 Secrets, this spares each such watch 1000
 // index lookups (a tenth of certinel's allocations in make bench).
-var afterInitialList = builder.WithPredicates(notInitialList)
-
 var notInitialList = predicate.Funcs{CreateFunc: func(e event.CreateEvent) bool { return !e.IsInInitialList }}

@@ -42,10 +42,10 @@ func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(r.name()).
-		For(r.kind.newObj()).
+		WatchesRawSource(watchObjects(mgr, r.kind.newObj())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), afterInitialList).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), afterInitialList).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), notInitialList)).
+		WatchesRawSource(watch(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), notInitialList)).
 		Complete(r)
 }
 

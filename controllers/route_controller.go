@@ -183,9 +183,9 @@ func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(routeController).
-		For(&routev1.Route{}).
+		WatchesRawSource(watchObjects(mgr, &routev1.Route{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), afterInitialList).
+		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), notInitialList)).
 		Complete(r)
 }
 

@@ -184,6 +184,10 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
 		Cache:  cacheOpts,
+		NewCache: func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+			c, err := cache.New(cfg, opts)
+			return controllers.PromptSync(c), err
+		},
 		// Injection targets of other kinds are read as unstructured: from
 		// the cache too, with its transform and indexes.
 		Client:                        client.Options{Cache: &client.CacheOptions{Unstructured: true}},

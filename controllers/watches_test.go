@@ -1,0 +1,169 @@
+package controllers
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// fakeInformer hands its one handler to the test, and says the handler has
+// synced when the test says so.
+type fakeInformer struct {
+	cache.Informer
+	handler toolscache.ResourceEventHandler
+	synced  atomic.Bool
+}
+
+func (f *fakeInformer) AddEventHandlerWithOptions(h toolscache.ResourceEventHandler, _ toolscache.HandlerOptions) (toolscache.ResourceEventHandlerRegistration, error) {
+	f.handler = h
+	return fakeRegistration{f}, nil
+}
+
+type fakeRegistration struct{ f *fakeInformer }
+
+func (r fakeRegistration) HasSynced() bool { return r.f.synced.Load() }
+
+func (r fakeRegistration) HasSyncedChecker() toolscache.DoneChecker { return nil }
+
+// fakeCache gives out one informer, and is synced when the test says so,
+// looking the way client-go does: at once, then every 100 ms.
+type fakeCache struct {
+	cache.Cache
+	informer      *fakeInformer
+	blockingAsked atomic.Bool
+	synced        atomic.Bool
+}
+
+func (c *fakeCache) GetInformer(_ context.Context, _ client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	var o cache.InformerGetOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.BlockUntilSynced == nil || *o.BlockUntilSynced {
+		c.blockingAsked.Store(true)
+	}
+	return c.informer, nil
+}
+
+func (c *fakeCache) WaitForCacheSync(ctx context.Context) bool {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !c.synced.Load() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+func newWatchQueue() workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	return workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+}
+
+func TestWatchEnqueuesThroughItsPredicates(t *testing.T) {
+	c := &fakeCache{informer: &fakeInformer{}}
+	only := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == "wanted" })
+	w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: &handler.EnqueueRequestForObject{}, preds: []predicate.Predicate{only}}
+	q := newWatchQueue()
+	defer q.ShutDown()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := w.Start(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if c.blockingAsked.Load() {
+		t.Error("Start asked for the informer blocking until it syncs; a controller's other watches would wait on it")
+	}
+	for _, name := range []string{"other", "wanted"} {
+		c.informer.handler.OnAdd(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}, false)
+	}
+	if got := q.Len(); got != 1 {
+		t.Fatalf("queue holds %d requests, want 1 (the predicate passes only %q)", got, "wanted")
+	}
+	req, _ := q.Get()
+	if want := (reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "wanted"}}); req != want {
+		t.Errorf("request %v, want %v", req, want)
+	}
+}
+
+func TestWatchWaitsForItsHandlerToSync(t *testing.T) {
+	c := &fakeCache{informer: &fakeInformer{}}
+	w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: &handler.EnqueueRequestForObject{}}
+	ctx := context.Background()
+	if err := w.WaitForSync(ctx); err == nil {
+		t.Error("WaitForSync before Start returned no error")
+	}
+	if err := w.Start(ctx, newWatchQueue()); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.informer.synced.Store(true)
+	}()
+	if err := w.WaitForSync(ctx); err != nil {
+		t.Fatalf("WaitForSync: %v", err)
+	}
+	if !c.informer.synced.Load() {
+		t.Error("WaitForSync returned before the handler had synced")
+	}
+	if c.synced.Load() {
+		t.Error("test broken: the cache as a whole was never synced")
+	}
+}
+
+func TestWatchWaitEnds(t *testing.T) {
+	c := &fakeCache{informer: &fakeInformer{}}
+	w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: &handler.EnqueueRequestForObject{}}
+	if err := w.Start(context.Background(), newWatchQueue()); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.WaitForSync(cancelled); err != nil {
+		t.Errorf("WaitForSync when the manager stops: %v, want nil", err)
+	}
+	expired, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := w.WaitForSync(expired); err == nil {
+		t.Error("WaitForSync past the controller's CacheSyncTimeout returned nil, want an error")
+	}
+}
+
+func TestPromptSyncAsksTheCache(t *testing.T) {
+	c := &fakeCache{informer: &fakeInformer{}}
+	p := PromptSync(c)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.synced.Store(true)
+	}()
+	if !p.WaitForCacheSync(context.Background()) {
+		t.Fatal("WaitForCacheSync returned false without a cancelled context")
+	}
+	if !c.synced.Load() {
+		t.Error("WaitForCacheSync returned true before the cache had synced")
+	}
+
+	c.synced.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if p.WaitForCacheSync(ctx) {
+		t.Error("WaitForCacheSync returned true for a cache that never synced")
+	}
+	if ctx.Err() == nil {
+		t.Error("WaitForCacheSync gave up before its context ended")
+	}
+}
