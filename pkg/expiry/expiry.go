@@ -5,13 +5,16 @@
 package expiry
 
 import (
-	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Validity is the validity of the first certificate of one data key.
@@ -30,7 +33,8 @@ const maxPEMScan = 64 << 10
 
 // Read returns the validity of the first CERTIFICATE block of each key
 // present in data, in the order of keys. Keys absent from data are left
-// out; present keys without a parsable certificate are Unreadable.
+// out; present keys without a certificate whose structure and validity
+// parse are Unreadable.
 func Read(data map[string][]byte, keys ...string) []Validity {
 	var out []Validity
 	for _, k := range keys {
@@ -56,12 +60,63 @@ func first(key string, data []byte) Validity {
 		if b.Type != "CERTIFICATE" {
 			continue
 		}
-		c, err := x509.ParseCertificate(b.Bytes)
+		notBefore, notAfter, err := validityOf(b.Bytes)
 		if err != nil {
 			return Validity{Key: key, Unreadable: true}
 		}
-		return Validity{Key: key, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC()}
+		return Validity{Key: key, NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC()}
 	}
+}
+
+var errNotACertificate = errors.New("not an X.509 certificate")
+
+// validityOf reads the validity of a DER certificate and walks the rest of
+// its outer structure, as x509.ParseCertificate does, without parsing the
+// public key, names and extensions. The cache transform reads every Secret
+// it is given, on every change, and the full parse was then a tenth of
+// certinel's allocations at a cold start; a certificate Go cannot parse
+// for other reasons still has the dates a TLS client compares.
+func validityOf(der []byte) (notBefore, notAfter time.Time, err error) {
+	input := cryptobyte.String(der)
+	var cert, tbs, validity cryptobyte.String
+	if !input.ReadASN1(&cert, cbasn1.SEQUENCE) || !input.Empty() ||
+		!cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		!cert.SkipASN1(cbasn1.SEQUENCE) || // signatureAlgorithm
+		!cert.SkipASN1(cbasn1.BIT_STRING) || // signatureValue
+		!tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) || // version
+		!tbs.SkipASN1(cbasn1.INTEGER) || // serialNumber
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // signature
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
+		!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) {
+		return time.Time{}, time.Time{}, errNotACertificate
+	}
+	if notBefore, err = readTime(&validity); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if notAfter, err = readTime(&validity); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if !validity.Empty() {
+		return time.Time{}, time.Time{}, errNotACertificate
+	}
+	return notBefore, notAfter, nil
+}
+
+// readTime reads a UTCTime or a GeneralizedTime, the two forms RFC 5280
+// allows in a validity.
+func readTime(s *cryptobyte.String) (time.Time, error) {
+	var t time.Time
+	switch {
+	case s.PeekASN1Tag(cbasn1.UTCTime):
+		if s.ReadASN1UTCTime(&t) {
+			return t, nil
+		}
+	case s.PeekASN1Tag(cbasn1.GeneralizedTime):
+		if s.ReadASN1GeneralizedTime(&t) {
+			return t, nil
+		}
+	}
+	return time.Time{}, errNotACertificate
 }
 
 // Encode is the compact form the cache keeps of a Secret's validities:

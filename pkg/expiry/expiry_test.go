@@ -2,6 +2,7 @@ package expiry
 
 import (
 	"bytes"
+	"crypto/x509"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,60 @@ func FuzzRead(f *testing.F) {
 		}
 		if strings.Contains(Encode(vs), ",") {
 			t.Fatalf("one key encoded with a separator: %q", Encode(vs))
+		}
+	})
+}
+
+// TestValidityOfAgreesWithX509 compares the validity-only reader with Go's
+// full parse: every key type, both time forms (UTCTime before 2050,
+// GeneralizedTime from 2050), and a certificate cut short.
+func TestValidityOfAgreesWithX509(t *testing.T) {
+	spans := map[string][2]time.Time{
+		"UTCTime":                  {t0, t0.Add(90 * 24 * time.Hour)},
+		"GeneralizedTime notAfter": {t0, time.Date(2051, 3, 4, 5, 6, 7, 0, time.UTC)},
+		"before 2000":              {time.Date(1999, 1, 2, 3, 4, 5, 0, time.UTC), t0},
+	}
+	for _, kt := range testpki.KeyTypes {
+		for name, span := range spans {
+			t.Run(string(kt)+" "+name, func(t *testing.T) {
+				c := testpki.Issue(t, testpki.Template{CommonName: "x", NotBefore: span[0], NotAfter: span[1], Key: testpki.Key(t, kt, 1)}, nil)
+				nb, na, err := validityOf(c.Cert.Raw)
+				if err != nil {
+					t.Fatalf("validityOf: %v", err)
+				}
+				if !nb.Equal(c.Cert.NotBefore) || !na.Equal(c.Cert.NotAfter) {
+					t.Errorf("validityOf = %s, %s; x509 = %s, %s", nb, na, c.Cert.NotBefore, c.Cert.NotAfter)
+				}
+				for _, cut := range []int{1, len(c.Cert.Raw) / 2, len(c.Cert.Raw) - 1} {
+					if _, _, err := validityOf(c.Cert.Raw[:cut]); err == nil {
+						t.Errorf("validityOf of the first %d of %d bytes gave no error", cut, len(c.Cert.Raw))
+					}
+				}
+				if _, _, err := validityOf(append(bytes.Clone(c.Cert.Raw), 0)); err == nil {
+					t.Error("validityOf with a trailing byte gave no error")
+				}
+			})
+		}
+	}
+}
+
+// FuzzValidityOf checks that whatever Go's x509 parses, the validity-only
+// reader reads with the same dates.
+func FuzzValidityOf(f *testing.F) {
+	f.Add(cert(f, t0, t0.Add(time.Hour)).Cert.Raw)
+	f.Add(cert(f, t0, time.Date(2051, 1, 1, 0, 0, 0, 0, time.UTC)).Cert.Raw)
+	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		nb, na, err := validityOf(der)
+		c, xerr := x509.ParseCertificate(der)
+		if xerr != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("x509 parses it, validityOf: %v", err)
+		}
+		if !nb.Equal(c.NotBefore) || !na.Equal(c.NotAfter) {
+			t.Fatalf("validityOf = %s, %s; x509 = %s, %s", nb, na, c.NotBefore, c.NotAfter)
 		}
 	})
 }
