@@ -96,9 +96,7 @@ func validityOf(der []byte) (notBefore, notAfter time.Time, err error) {
 	if notAfter, err = readTime(&validity); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	if !validity.Empty() {
-		return time.Time{}, time.Time{}, errNotACertificate
-	}
+	// Like x509, whatever follows notAfter in the validity is ignored.
 	return notBefore, notAfter, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/certinel/certinel/pkg/testpki"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -148,6 +150,63 @@ func TestValidityOfAgreesWithX509(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestValidityOfIsAsLenientAsX509 holds validityOf to certificates x509
+// accepts though they are not strict DER certificates: bytes after notAfter
+// inside the validity.
+func TestValidityOfIsAsLenientAsX509(t *testing.T) {
+	c := cert(t, t0, t0.Add(time.Hour))
+	der := withValidityTail(t, c.Cert.Raw, []byte{0x05, 0x00}) // a NULL
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("test broken: x509 rejects the certificate: %v", err)
+	}
+	nb, na, err := validityOf(der)
+	if err != nil {
+		t.Fatalf("validityOf: %v", err)
+	}
+	if !nb.Equal(parsed.NotBefore) || !na.Equal(parsed.NotAfter) {
+		t.Errorf("validityOf = %s, %s; x509 = %s, %s", nb, na, parsed.NotBefore, parsed.NotAfter)
+	}
+}
+
+// withValidityTail re-encodes a certificate with tail appended inside its
+// validity (its signature no longer verifies; parsing does not check it).
+func withValidityTail(t *testing.T, der, tail []byte) []byte {
+	t.Helper()
+	input := cryptobyte.String(der)
+	var cert, tbs, version, serial, sig, issuer, validity cryptobyte.String
+	var hasVersion bool
+	versionTag := cbasn1.Tag(0).Constructed().ContextSpecific()
+	if !input.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		!tbs.ReadOptionalASN1(&version, &hasVersion, versionTag) ||
+		!tbs.ReadASN1Element(&serial, cbasn1.INTEGER) || !tbs.ReadASN1Element(&sig, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) || !tbs.ReadASN1(&validity, cbasn1.SEQUENCE) {
+		t.Fatal("test broken: cannot take the certificate apart")
+	}
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			if hasVersion {
+				b.AddASN1(versionTag, func(b *cryptobyte.Builder) { b.AddBytes(version) })
+			}
+			b.AddBytes(serial)
+			b.AddBytes(sig)
+			b.AddBytes(issuer)
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddBytes(validity)
+				b.AddBytes(tail)
+			})
+			b.AddBytes(tbs) // subject onwards
+		})
+		b.AddBytes(cert) // signatureAlgorithm and signatureValue
+	})
+	out, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // FuzzValidityOf checks that whatever Go's x509 parses, the validity-only
