@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,7 +202,7 @@ func run(o options) (string, error) {
 			}
 			rss, hwm := memory(cert.PID())
 			heap, _ := cert.Metric("go_memstats_heap_alloc_bytes")
-			fmt.Fprintf(&r, "  certinel RSS %.1f MiB, peak %.1f MiB, Go heap %.1f MiB (1000 Routes, 1000 TLS Secrets, %d ConfigMaps)\n", rss, hwm, heap/(1<<20), 2*o.inject)
+			fmt.Fprintf(&r, "  certinel RSS %.1f MiB, peak %.1f MiB, Go heap %.1f MiB (1000 Routes, 1000 TLS Secrets, %d ConfigMaps reading the CA, %d more created and deleted for the reference)\n", rss, hwm, heap/(1<<20), o.inject, referenceRuns*o.inject)
 		}
 		return r.String(), nil
 	}
@@ -312,13 +314,58 @@ func run(o options) (string, error) {
 		}
 	}
 	cert.Stop()
-	ref, refServer, err := keystoreReference(ctx, c, n)
+	ref, err := medianOf(referenceRuns, func() (time.Duration, float64, error) { return keystoreReference(ctx, c, n) })
 	if err != nil {
 		return r.String(), err
 	}
-	fmt.Fprintf(&r, "  reference: the API server alone took the same %d merge patches (certinel's keystore.jks, truststore.jks and bookkeeping annotations of app-0000-tls, with an optimistic lock) from 16 writers in %s (kube-apiserver and etcd CPU %.2f s); certinel's convergence was %.2fx that (target <= 1.3x)\n",
-		n, ref.Round(time.Millisecond), refServer, converged.Sub(procStart).Seconds()/ref.Seconds())
+	fmt.Fprintf(&r, "  reference: the API server alone took the same %d merge patches (certinel's keystore.jks, truststore.jks and bookkeeping annotations of app-0000-tls, with an optimistic lock) from 16 writers in %s; certinel's convergence was %.2fx that (target <= 1.3x)\n",
+		n, ref, converged.Sub(procStart).Seconds()/ref.took.Seconds())
 	return r.String(), nil
+}
+
+// referenceRuns is how often a scenario's reference is measured. On this
+// kind of machine one reference alone varies by a fifth from run to run
+// (0.99-1.29 s in one process), so the ratio is taken to the median.
+const referenceRuns = 3
+
+// reference is the median of referenceRuns measurements of the API server
+// alone, with all of them for the report.
+type reference struct {
+	took          time.Duration
+	serverSeconds float64 // kube-apiserver and etcd CPU of the median run
+	all           []time.Duration
+}
+
+func (r reference) String() string {
+	var all []string
+	for _, d := range r.all {
+		all = append(all, d.Round(time.Millisecond).String())
+	}
+	return fmt.Sprintf("%s (median of %s; kube-apiserver and etcd CPU %.2f s)", r.took.Round(time.Millisecond), strings.Join(all, ", "), r.serverSeconds)
+}
+
+// medianOf measures runs times and returns the median run.
+func medianOf(runs int, measure func() (time.Duration, float64, error)) (reference, error) {
+	type run struct {
+		took   time.Duration
+		server float64
+	}
+	var done []run
+	for range runs {
+		took, server, err := measure()
+		if err != nil {
+			return reference{}, err
+		}
+		done = append(done, run{took, server})
+	}
+	var ref reference
+	for _, d := range done {
+		ref.all = append(ref.all, d.took)
+	}
+	slices.SortFunc(done, func(a, b run) int { return cmp.Compare(a.took, b.took) })
+	mid := done[len(done)/2]
+	ref.took, ref.serverSeconds = mid.took, mid.server
+	return ref, nil
 }
 
 // keystoreReference times the API server alone taking the writes certinel
