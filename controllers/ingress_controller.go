@@ -49,6 +49,8 @@ type IngressReconciler struct {
 	Client   client.Client
 	Sources  *SourceReader
 	Recorder events.EventRecorder
+	// readerIndex finds the objects that read a source (set with the manager).
+	readerIndex *readerIndex
 }
 
 // Reconcile brings one Ingress, and its mirror, up to date.
@@ -266,7 +268,8 @@ func (r *IngressReconciler) event(ing *networkingv1.Ingress, eventType, reason, 
 // SetupWithManager registers the source index and the watches: the
 // Ingress, the Secret it names (in any namespace) and its mirrors.
 func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &networkingv1.Ingress{}, ingressSourceIndex, func(obj client.Object) []string {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, &networkingv1.Ingress{}, ingressSourceIndex, func(obj client.Object) []string {
 		ref, asks, err := annotations.ParseIngressSecret(obj.GetNamespace(), obj.GetAnnotations())
 		if err != nil || !asks {
 			return nil
@@ -290,12 +293,12 @@ func (r *IngressReconciler) readers(ctx context.Context, obj client.Object) []re
 	if ref := metav1.GetControllerOf(obj); ref != nil && ref.Kind == "Ingress" && obj.GetAnnotations()[annotations.MirrorOf] != "" {
 		reqs = append(reqs, request(obj.GetNamespace(), ref.Name))
 	}
-	var list networkingv1.IngressList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{ingressSourceIndex: obj.GetNamespace() + "/" + obj.GetName()}); err != nil {
+	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &networkingv1.IngressList{} }, ingressSourceIndex, obj.GetNamespace()+"/"+obj.GetName(), "")
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Ingresses that read a Secret", "secret", client.ObjectKeyFromObject(obj))
 		return reqs
 	}
-	for _, ing := range list.Items {
+	for _, ing := range found {
 		if ing.Namespace == obj.GetNamespace() || annotations.Shares(obj.GetAnnotations(), obj.GetNamespace(), ing.Namespace, annotations.Everything) {
 			reqs = append(reqs, request(ing.Namespace, ing.Name))
 		}

@@ -50,6 +50,8 @@ type InjectReconciler struct {
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
 	target   injectTarget
+	// readerIndex finds the objects that read a source (set with the manager).
+	readerIndex *readerIndex
 }
 
 // NewInjectReconcilers returns one reconciler per target kind;

@@ -18,7 +18,8 @@ import (
 // SetupWithManager registers the source index of the target kind and
 // watches the targets and the Secrets and ConfigMaps they read.
 func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -71,17 +72,17 @@ func (r *InjectReconciler) namespaceOf(obj client.Object) string {
 // readers maps a Secret or ConfigMap to the targets of this kind that read it.
 func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := r.newList()
-		if err := r.Client.List(ctx, list, client.MatchingFields{injectSourceIndex: referenceKey(string(kind), obj.GetNamespace(), obj.GetName())}); err != nil {
+		found, err := r.readerIndex.find(ctx, r.Client, r.newList, injectSourceIndex, referenceKey(string(kind), obj.GetNamespace(), obj.GetName()), "")
+		if err != nil {
 			logf.FromContext(ctx).Error(err, "cannot list the injection targets that read an object", "object", client.ObjectKeyFromObject(obj))
 			return nil
 		}
 		var reqs []reconcile.Request
-		_ = forEachItem(list, func(t client.Object) {
-			if !r.target.namespaced || wakes(obj, t.GetNamespace()) {
-				reqs = append(reqs, request(t.GetNamespace(), t.GetName()))
+		for _, t := range found {
+			if !r.target.namespaced || wakes(obj, t.Namespace) {
+				reqs = append(reqs, request(t.Namespace, t.Name))
 			}
-		})
+		}
 		return reqs
 	}
 }

@@ -58,6 +58,8 @@ type KeystoreReconciler struct {
 	// wrote the outputs. The watch event of that write is then not worked
 	// on again: a cold start builds every keystore once, not twice.
 	lastWritten sync.Map
+	// readerIndex finds the Secrets that read a source (set with the manager).
+	readerIndex *readerIndex
 	// Sources reads referenced objects; one reader is shared by every
 	// controller (made here on first use when none is given).
 	Sources     *SourceReader

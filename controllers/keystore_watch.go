@@ -30,11 +30,11 @@ const (
 // reconciled when it changes, when its target changes, and when a Secret or
 // ConfigMap it reads (password, truststore source) changes.
 func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &corev1.Secret{}, ownerIndex, indexOwner); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Secret{}, ownerIndex, indexOwner); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -99,13 +99,13 @@ func (r *KeystoreReconciler) referrers(ctx context.Context, obj client.Object) [
 	if _, ok := obj.(*corev1.ConfigMap); ok {
 		kind = string(annotations.ConfigMapSource)
 	}
-	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{referenceIndex: referenceKey(kind, obj.GetNamespace(), obj.GetName())}); err != nil {
+	found, err := r.readerIndex.find(ctx, r.Client, newSecretList, referenceIndex, referenceKey(kind, obj.GetNamespace(), obj.GetName()), "")
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Secrets that read an object", "object", client.ObjectKeyFromObject(obj))
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
+	reqs := make([]reconcile.Request, 0, len(found))
+	for _, s := range found {
 		if wakes(obj, s.Namespace) {
 			reqs = append(reqs, request(s.Namespace, s.Name))
 		}

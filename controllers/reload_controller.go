@@ -50,6 +50,8 @@ type ReloadReconciler struct {
 
 	mu   sync.Mutex
 	seen map[workloadKey]*workloadSeen
+	// readerIndex finds the objects that read a source (set with the manager).
+	readerIndex *readerIndex
 }
 
 // workloadSeen is what this process saw of one workload: when the data and

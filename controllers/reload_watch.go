@@ -37,7 +37,8 @@ var workloadKinds = []workloadKind{
 
 // SetupWithManager registers the reference index and the watches.
 func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -73,12 +74,14 @@ func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc 
 		}
 		var reqs []reconcile.Request
 		for _, name := range names {
-			list := r.kind.newList()
-			if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{reloadIndex: string(kind) + ":" + name}); err != nil {
+			found, err := r.readerIndex.find(ctx, r.Client, r.kind.newList, reloadIndex, string(kind)+":"+name, obj.GetNamespace())
+			if err != nil {
 				logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
 				return nil
 			}
-			_ = forEachItem(list, func(o client.Object) { reqs = append(reqs, request(o.GetNamespace(), o.GetName())) })
+			for _, o := range found {
+				reqs = append(reqs, request(o.Namespace, o.Name))
+			}
 		}
 		return reqs
 	}

@@ -44,6 +44,8 @@ type RouteReconciler struct {
 	Client   client.Client
 	Sources  *SourceReader
 	Recorder events.EventRecorder
+	// readerIndex finds the objects that read a source (set with the manager).
+	readerIndex *readerIndex
 }
 
 // Reconcile brings the TLS fields of one Route up to date.
@@ -178,7 +180,8 @@ func (r *RouteReconciler) event(rt *routev1.Route, eventType, reason, action, no
 
 // SetupWithManager registers the Secret index and the watches.
 func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -205,13 +208,13 @@ func indexRouteSecrets(obj client.Object) []string {
 
 // readers maps a Secret to the Routes that read it.
 func (r *RouteReconciler) readers(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list routev1.RouteList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{routeSecretIndex: obj.GetNamespace() + "/" + obj.GetName()}); err != nil {
+	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &routev1.RouteList{} }, routeSecretIndex, obj.GetNamespace()+"/"+obj.GetName(), obj.GetNamespace())
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Routes that read a Secret", "secret", client.ObjectKeyFromObject(obj))
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, rt := range list.Items {
+	reqs := make([]reconcile.Request, 0, len(found))
+	for _, rt := range found {
 		reqs = append(reqs, request(rt.Namespace, rt.Name))
 	}
 	return reqs
