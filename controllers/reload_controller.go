@@ -30,8 +30,10 @@ const (
 	ReasonBaselineRecorded = "ReloadBaselineRecorded"
 )
 
-// reloadIndex maps a workload to the objects its pods read: "secret:name",
-// "configmap:name" (same namespace).
+// reloadIndex maps a workload to the objects its pods read, in its own
+// namespace: "namespace/secret:name", "namespace/configmap:name" (with the
+// namespace, so that a change of a Secret named like many others, "tls",
+// looks up only its own namespace's readers).
 const reloadIndex = "certinel.io/reload-references"
 
 // ReloadReconciler rolls the workloads of one kind whose referenced Secrets

@@ -57,9 +57,15 @@ func (r *ReloadReconciler) indexReferences(obj client.Object) []string {
 	}
 	var out []string
 	for _, ref := range reload.References(spec, r.kind.template(obj).Spec) {
-		out = append(out, string(ref.Kind)+":"+ref.Name)
+		out = append(out, reloadReference(obj.GetNamespace(), ref.Kind, ref.Name))
 	}
 	return out
+}
+
+// reloadReference is the reloadIndex value of a reference to the object
+// name of kind in namespace.
+func reloadReference(namespace string, kind annotations.SourceKind, name string) string {
+	return namespace + "/" + string(kind) + ":" + name
 }
 
 // readers maps a Secret or ConfigMap to the workloads of this kind that
@@ -74,7 +80,7 @@ func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc 
 		}
 		var reqs []reconcile.Request
 		for _, name := range names {
-			found, err := r.readerIndex.find(ctx, r.Client, r.kind.newList, reloadIndex, string(kind)+":"+name, obj.GetNamespace())
+			found, err := r.readerIndex.find(ctx, r.Client, r.kind.newList, reloadIndex, reloadReference(obj.GetNamespace(), kind, name), "")
 			if err != nil {
 				logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
 				return nil
