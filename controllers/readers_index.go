@@ -31,19 +31,18 @@ type readerIndex struct {
 // the field indexes controller-runtime registers there.
 const directIndexPrefix = "certinel-direct:"
 
-// indexReaders registers fn as the field index field of obj's kind, and
-// the same index in the informer itself when it can.
+// indexReaders registers fn as an index of obj's kind: in the informer
+// itself when the cache has one informer for the kind, otherwise as the
+// field index field, which find then lists through. One of the two, not
+// both: every change of every object of the kind runs fn once.
 func indexReaders(ctx context.Context, mgr ctrl.Manager, obj client.Object, field string, fn client.IndexerFunc) (*readerIndex, error) {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, obj, field, fn); err != nil {
-		return nil, err
-	}
 	inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
 		return nil, err
 	}
 	shared, ok := inf.(toolscache.SharedIndexInformer)
 	if !ok {
-		return &readerIndex{}, nil
+		return &readerIndex{}, mgr.GetFieldIndexer().IndexField(ctx, obj, field, fn)
 	}
 	name := directIndexPrefix + field
 	if err := shared.AddIndexers(toolscache.Indexers{name: func(o any) ([]string, error) {
