@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,13 @@ type PacedEvents struct {
 	inner   events.EventRecorder
 	scheme  *runtime.Scheme
 	limiter *rate.Limiter
-	queue   chan pacedEvent
+	// queue holds the Events waiting, at most capacity; it is a slice that
+	// grows with a burst and is let go once drained, not a channel whose
+	// whole capacity (a megabyte) would be held while nothing waits.
+	mu       sync.Mutex
+	queue    []pacedEvent
+	capacity int
+	wake     chan struct{}
 	// Settle is how long certinel's writes must have paused before an
 	// Event is written, and MaxDelay how long an Event waits for that at
 	// most.
@@ -44,7 +51,7 @@ type pacedEvent struct {
 // NewPacedEvents paces Events to inner at qps per second after burst, with
 // at most capacity waiting.
 func NewPacedEvents(inner events.EventRecorder, scheme *runtime.Scheme, qps float64, burst, capacity int) *PacedEvents {
-	return &PacedEvents{inner: inner, scheme: scheme, limiter: rate.NewLimiter(rate.Limit(qps), burst), queue: make(chan pacedEvent, capacity),
+	return &PacedEvents{inner: inner, scheme: scheme, limiter: rate.NewLimiter(rate.Limit(qps), burst), capacity: capacity, wake: make(chan struct{}, 1),
 		Settle: 250 * time.Millisecond, MaxDelay: 10 * time.Second}
 }
 
@@ -77,28 +84,57 @@ func (p *PacedEvents) Eventf(regarding, _ runtime.Object, eventType, reason, act
 		eventsDropped.Inc()
 		return
 	}
-	select {
-	case p.queue <- pacedEvent{ref: ref, eventType: eventType, reason: reason, action: action, note: fmt.Sprintf(note, args...), queued: time.Now()}:
-	default:
-		eventsDropped.Inc()
+	e := pacedEvent{ref: ref, eventType: eventType, reason: reason, action: action, note: fmt.Sprintf(note, args...), queued: time.Now()}
+	p.mu.Lock()
+	full := len(p.queue) >= p.capacity
+	if !full {
+		p.queue = append(p.queue, e)
 	}
+	p.mu.Unlock()
+	if full {
+		eventsDropped.Inc()
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default: // Start is already woken
+	}
+}
+
+// next takes the oldest Event waiting, if any.
+func (p *PacedEvents) next() (pacedEvent, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return pacedEvent{}, false
+	}
+	e := p.queue[0]
+	p.queue[0] = pacedEvent{}
+	if p.queue = p.queue[1:]; len(p.queue) == 0 {
+		p.queue = nil // the burst's array goes with it
+	}
+	return e, true
 }
 
 // Start hands queued Events to the recorder until ctx ends.
 func (p *PacedEvents) Start(ctx context.Context) error {
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e := <-p.queue:
-			if err := p.awaitPause(ctx, e.queued); err != nil {
+		e, ok := p.next()
+		if !ok {
+			select {
+			case <-ctx.Done():
 				return nil
+			case <-p.wake:
+				continue
 			}
-			if err := p.limiter.Wait(ctx); err != nil {
-				return nil
-			}
-			p.inner.Eventf(e.ref, nil, e.eventType, e.reason, e.action, "%s", e.note)
 		}
+		if err := p.awaitPause(ctx, e.queued); err != nil {
+			return nil
+		}
+		if err := p.limiter.Wait(ctx); err != nil {
+			return nil
+		}
+		p.inner.Eventf(e.ref, nil, e.eventType, e.reason, e.action, "%s", e.note)
 	}
 }
 
