@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -38,12 +37,11 @@ type ExpiryReconciler struct {
 	secret map[types.NamespacedName]*expiryState
 }
 
-// expiryState is what is remembered of one Secret: which series it has,
-// what was told, and which version was last looked at.
+// expiryState is what is remembered of one Secret: what was told, and
+// which version was last looked at.
 type expiryState struct {
 	uid     types.UID
 	version string
-	keys    []string
 	memory  expiry.Memory
 }
 
@@ -71,7 +69,7 @@ func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil && changed {
 		_, _ = reportInvalid(ctx, r.Recorder, expiryController, &s, err)
 	}
-	r.export(req.NamespacedName, st, vs, changed)
+	r.export(req.NamespacedName, vs, changed)
 	now := r.Clock.Now()
 	notices, memory, wake := expiry.Decide(vs, spec.Warning, now, st.memory)
 	st.memory = memory
@@ -84,32 +82,21 @@ func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	return ctrl.Result{RequeueAfter: wake.Sub(now)}, nil // after now: Decide's promise
 }
 
-// export sets the gauges of the keys present and deletes those of keys gone;
-// unreadable keys are counted once per version of the Secret.
-func (r *ExpiryReconciler) export(name types.NamespacedName, st *expiryState, vs []expiry.Validity, changed bool) {
-	keys := make([]string, 0, len(vs))
+// export sets the series of the keys present, which replace all the
+// Secret's former ones; unreadable keys are counted once per version of the
+// Secret.
+func (r *ExpiryReconciler) export(name types.NamespacedName, vs []expiry.Validity, changed bool) {
+	series := make([]validitySeries, 0, len(vs))
 	for _, v := range vs {
-		labels := prometheus.Labels{"namespace": name.Namespace, "secret": name.Name, "key": v.Key}
 		if v.Unreadable {
-			notAfter.Delete(labels)
-			notBefore.Delete(labels)
 			if changed {
-				certificateReadErrors.With(labels).Inc()
+				certificateReadErrors.With(prometheus.Labels{"namespace": name.Namespace, "secret": name.Name, "key": v.Key}).Inc()
 			}
 			continue
 		}
-		keys = append(keys, v.Key)
-		notAfter.With(labels).Set(float64(v.NotAfter.Unix()))
-		notBefore.With(labels).Set(float64(v.NotBefore.Unix()))
+		series = append(series, validitySeries{key: v.Key, notAfter: v.NotAfter.Unix(), notBefore: v.NotBefore.Unix()})
 	}
-	for _, k := range st.keys {
-		if !slices.Contains(keys, k) {
-			labels := prometheus.Labels{"namespace": name.Namespace, "secret": name.Name, "key": k}
-			notAfter.Delete(labels)
-			notBefore.Delete(labels)
-		}
-	}
-	st.keys = keys
+	certificateValidity.set(name, series)
 }
 
 // state is the remembered state of a Secret, new when it was recreated.
@@ -122,9 +109,6 @@ func (r *ExpiryReconciler) state(name types.NamespacedName, uid types.UID) *expi
 	st := r.secret[name]
 	if st == nil || st.uid != uid {
 		st = &expiryState{uid: uid}
-		if old := r.secret[name]; old != nil {
-			st.keys = old.keys // the recreated Secret's series replace these
-		}
 		r.secret[name] = st
 	}
 	return st
@@ -136,10 +120,8 @@ func (r *ExpiryReconciler) forget(name types.NamespacedName) {
 	r.mu.Lock()
 	delete(r.secret, name)
 	r.mu.Unlock()
-	labels := prometheus.Labels{"namespace": name.Namespace, "secret": name.Name}
-	notAfter.DeletePartialMatch(labels)
-	notBefore.DeletePartialMatch(labels)
-	certificateReadErrors.DeletePartialMatch(labels)
+	certificateValidity.set(name, nil)
+	certificateReadErrors.DeletePartialMatch(prometheus.Labels{"namespace": name.Namespace, "secret": name.Name})
 }
 
 // SetupWithManager watches the Secrets the cache summarised, and among

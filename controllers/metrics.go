@@ -25,14 +25,7 @@ var (
 		Name: "certinel_rollouts_total",
 		Help: "Rollouts of workloads by kind and result: rolled, held-keystores, held-rate-limit, failed.",
 	}, []string{"kind", "result"})
-	notAfter = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "certinel_certificate_not_after_timestamp_seconds",
-		Help: "When the first certificate of a data key of a monitored Secret expires, in Unix seconds.",
-	}, []string{"namespace", "secret", "key"})
-	notBefore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "certinel_certificate_not_before_timestamp_seconds",
-		Help: "When the first certificate of a data key of a monitored Secret became valid, in Unix seconds.",
-	}, []string{"namespace", "secret", "key"})
+	certificateValidity   = newValidityCollector()
 	certificateReadErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_certificate_read_errors_total",
 		Help: "Versions of monitored Secrets whose data key holds no readable certificate; such keys export no dates.",
@@ -51,7 +44,7 @@ var (
 // goes here, so that MetricNames (which the tests of the Helm chart's
 // PrometheusRule and Grafana dashboard read) names it too.
 var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts, eventsDropped,
-	notAfter, notBefore, certificateReadErrors}
+	certificateValidity, certificateReadErrors}
 
 func init() {
 	metrics.Registry.MustRegister(collectors...)
