@@ -293,7 +293,7 @@ func (r *IngressReconciler) readers(ctx context.Context, obj client.Object) []re
 	if ref := metav1.GetControllerOf(obj); ref != nil && ref.Kind == "Ingress" && obj.GetAnnotations()[annotations.MirrorOf] != "" {
 		reqs = append(reqs, request(obj.GetNamespace(), ref.Name))
 	}
-	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &networkingv1.IngressList{} }, ingressSourceIndex, obj.GetNamespace()+"/"+obj.GetName(), "")
+	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &networkingv1.IngressList{} }, ingressSourceIndex, obj.GetNamespace()+"/"+obj.GetName())
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Ingresses that read a Secret", "secret", client.ObjectKeyFromObject(obj))
 		return reqs

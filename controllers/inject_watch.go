@@ -72,7 +72,7 @@ func (r *InjectReconciler) namespaceOf(obj client.Object) string {
 // readers maps a Secret or ConfigMap to the targets of this kind that read it.
 func (r *InjectReconciler) readers(kind annotations.SourceKind) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		found, err := r.readerIndex.find(ctx, r.Client, r.newList, injectSourceIndex, referenceKey(string(kind), obj.GetNamespace(), obj.GetName()), "")
+		found, err := r.readerIndex.find(ctx, r.Client, r.newList, injectSourceIndex, referenceKey(string(kind), obj.GetNamespace(), obj.GetName()))
 		if err != nil {
 			logf.FromContext(ctx).Error(err, "cannot list the injection targets that read an object", "object", client.ObjectKeyFromObject(obj))
 			return nil

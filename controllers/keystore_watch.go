@@ -99,7 +99,7 @@ func (r *KeystoreReconciler) referrers(ctx context.Context, obj client.Object) [
 	if _, ok := obj.(*corev1.ConfigMap); ok {
 		kind = string(annotations.ConfigMapSource)
 	}
-	found, err := r.readerIndex.find(ctx, r.Client, newSecretList, referenceIndex, referenceKey(kind, obj.GetNamespace(), obj.GetName()), "")
+	found, err := r.readerIndex.find(ctx, r.Client, newSecretList, referenceIndex, referenceKey(kind, obj.GetNamespace(), obj.GetName()))
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Secrets that read an object", "object", client.ObjectKeyFromObject(obj))
 		return nil

@@ -56,15 +56,14 @@ func indexReaders(ctx context.Context, mgr ctrl.Manager, obj client.Object, fiel
 	return &readerIndex{indexer: shared.GetIndexer(), name: name}, nil
 }
 
-// find returns the objects whose field holds value, only those in
-// namespace unless it is "". Without the informer's index it lists a
-// newList() through c.
-func (x *readerIndex) find(ctx context.Context, c client.Reader, newList func() client.ObjectList, field, value, namespace string) ([]types.NamespacedName, error) {
+// find returns the objects whose field holds value. Without the informer's
+// index it lists a newList() through c. A value that names a namespace
+// (every index of a same-namespace reference does) finds only that
+// namespace's readers.
+func (x *readerIndex) find(ctx context.Context, c client.Reader, newList func() client.ObjectList, field, value string) ([]types.NamespacedName, error) {
 	var found []types.NamespacedName
 	add := func(o metav1.Object) {
-		if namespace == "" || o.GetNamespace() == namespace {
-			found = append(found, types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()})
-		}
+		found = append(found, types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()})
 	}
 	if x != nil && x.indexer != nil {
 		items, err := x.indexer.ByIndex(x.name, value)
@@ -78,12 +77,8 @@ func (x *readerIndex) find(ctx context.Context, c client.Reader, newList func() 
 		}
 		return found, nil
 	}
-	opts := []client.ListOption{client.MatchingFields{field: value}}
-	if namespace != "" {
-		opts = append(opts, client.InNamespace(namespace))
-	}
 	list := newList()
-	if err := c.List(ctx, list, opts...); err != nil {
+	if err := c.List(ctx, list, client.MatchingFields{field: value}); err != nil {
 		return nil, err
 	}
 	err := forEachItem(list, func(o client.Object) { add(o) })

@@ -14,8 +14,9 @@ import (
 )
 
 // TestReaderIndexFindsTheSameBothWays holds the informer's own index to
-// what a List through the field index of the same name finds, with and
-// without a namespace.
+// what a List through the field index of the same name finds, for values
+// that name a namespace, as every same-namespace reference index's do, and
+// values that do not.
 func TestReaderIndexFindsTheSameBothWays(t *testing.T) {
 	const field = "test/reads"
 	reads := func(o client.Object) []string {
@@ -32,8 +33,8 @@ func TestReaderIndexFindsTheSameBothWays(t *testing.T) {
 		return s
 	}
 	objs := []client.Object{
-		secret("a", "one", "ca"), secret("a", "two", "ca,other"), secret("b", "three", "ca"),
-		secret("b", "four", "other"), secret("a", "none", ""),
+		secret("a", "one", "ca,a/ca"), secret("a", "two", "ca,other,a/ca,a/other"), secret("b", "three", "ca,b/ca"),
+		secret("b", "four", "other,b/other"), secret("a", "none", ""),
 	}
 
 	indexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{
@@ -48,16 +49,16 @@ func TestReaderIndexFindsTheSameBothWays(t *testing.T) {
 	c := fake.NewClientBuilder().WithObjects(objs...).WithIndex(&corev1.Secret{}, field, reads).Build()
 
 	for _, tc := range []struct {
-		value, namespace string
-		want             []string
+		value string
+		want  []string
 	}{
-		{"ca", "", []string{"a/one", "a/two", "b/three"}},
-		{"ca", "a", []string{"a/one", "a/two"}},
-		{"other", "b", []string{"b/four"}},
-		{"nobody", "", nil},
+		{"ca", []string{"a/one", "a/two", "b/three"}},
+		{"a/ca", []string{"a/one", "a/two"}},
+		{"b/other", []string{"b/four"}},
+		{"nobody", nil},
 	} {
 		for name, x := range map[string]*readerIndex{"informer index": direct, "List": {}, "no index set up": nil} {
-			found, err := x.find(context.Background(), c, newSecretList, field, tc.value, tc.namespace)
+			found, err := x.find(context.Background(), c, newSecretList, field, tc.value)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -67,7 +68,7 @@ func TestReaderIndexFindsTheSameBothWays(t *testing.T) {
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, tc.want) {
-				t.Errorf("%s: find(%q, namespace %q) = %v, want %v", name, tc.value, tc.namespace, got, tc.want)
+				t.Errorf("%s: find(%q) = %v, want %v", name, tc.value, got, tc.want)
 			}
 		}
 	}

@@ -80,7 +80,7 @@ func (r *ReloadReconciler) readers(kind annotations.SourceKind) handler.MapFunc 
 		}
 		var reqs []reconcile.Request
 		for _, name := range names {
-			found, err := r.readerIndex.find(ctx, r.Client, r.kind.newList, reloadIndex, reloadReference(obj.GetNamespace(), kind, name), "")
+			found, err := r.readerIndex.find(ctx, r.Client, r.kind.newList, reloadIndex, reloadReference(obj.GetNamespace(), kind, name))
 			if err != nil {
 				logf.FromContext(ctx).Error(err, "cannot list the workloads that read an object", "object", client.ObjectKeyFromObject(obj))
 				return nil

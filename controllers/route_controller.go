@@ -208,7 +208,7 @@ func indexRouteSecrets(obj client.Object) []string {
 
 // readers maps a Secret to the Routes that read it.
 func (r *RouteReconciler) readers(ctx context.Context, obj client.Object) []reconcile.Request {
-	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &routev1.RouteList{} }, routeSecretIndex, obj.GetNamespace()+"/"+obj.GetName(), obj.GetNamespace())
+	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &routev1.RouteList{} }, routeSecretIndex, obj.GetNamespace()+"/"+obj.GetName())
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Routes that read a Secret", "secret", client.ObjectKeyFromObject(obj))
 		return nil
