@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -145,6 +146,7 @@ func runManager(args []string, stderr io.Writer) int {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
+	goruntime.MemProfileRate = heapSampleRate(f.pprofAddr, os.Getenv, goruntime.MemProfileRate)
 	if limit := memoryLimit(os.Getenv, cgroupMemoryFiles); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Info("Go memory limit set to 90% of the container's", "bytes", limit)

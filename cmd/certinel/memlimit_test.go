@@ -37,3 +37,24 @@ func TestMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestHeapSampleRate(t *testing.T) {
+	env := func(godebug string) func(string) string {
+		return func(k string) string { return map[string]string{"GODEBUG": godebug}[k] }
+	}
+	cases := map[string]struct {
+		pprof   string
+		godebug string
+		want    int
+	}{
+		"no pprof endpoint: nobody reads the samples": {"", "", 0},
+		"other GODEBUG settings":                      {"", "http2client=0", 0},
+		"pprof endpoint serves the heap profile":      {":8082", "", 512 * 1024},
+		"GODEBUG memprofilerate set by a human":       {"", "gctrace=1,memprofilerate=4096", 512 * 1024},
+	}
+	for name, tc := range cases {
+		if got := heapSampleRate(tc.pprof, env(tc.godebug), 512*1024); got != tc.want {
+			t.Errorf("%s: heapSampleRate = %d, want %d", name, got, tc.want)
+		}
+	}
+}
