@@ -13,7 +13,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/certinel
-	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/certinel ./cmd/certinel
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/certinel ./cmd/certinel
 
 PLUGIN_DIR ?= $(HOME)/.local/bin
 .PHONY: plugin
