@@ -197,6 +197,20 @@ func TestChartDefaults(t *testing.T) {
 			mustContain(t, "kubectl apply", out, k)
 		}
 	})
+	t.Run("extraEnv reaches the manager beside POD_NAMESPACE", func(t *testing.T) {
+		objs := helmTemplate(t, "certinel-system", "--set", "extraEnv[0].name=GOGC", "--set-string", "extraEnv[0].value=50")
+		d := find(objs, "Deployment", "certinel-system", "certinel")
+		c, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		env, _, _ := unstructured.NestedSlice(c[0].(map[string]any), "env")
+		var names []string
+		for _, e := range env {
+			e := e.(map[string]any)
+			names = append(names, fmt.Sprint(e["name"], "=", e["value"]))
+		}
+		if len(names) != 2 || !strings.HasPrefix(names[0], "POD_NAMESPACE=") || names[1] != "GOGC=50" {
+			t.Errorf("manager env %v, want POD_NAMESPACE then GOGC=50", names)
+		}
+	})
 	t.Run("one replica has no PodDisruptionBudget", func(t *testing.T) {
 		if find(helmTemplate(t, "certinel-system", "--set", "replicas=1"), "PodDisruptionBudget", "certinel-system", "certinel") != nil {
 			t.Error("a PodDisruptionBudget with one replica blocks every node drain")
