@@ -38,9 +38,8 @@ func memoryLimit(getenv func(string) string, files []string) int64 {
 // heapSampleRate is the Go runtime's heap sampling rate for the manager:
 // 0 (no sampling) unless --pprof-bind-address serves the heap profile or
 // GODEBUG sets memprofilerate. Nothing else reads the samples, and they
-// are not free: the runtime keeps a 1.4 MB hash table and a record per
-// sampled call stack for as long as the process lives, about 2% of
-// certinel's memory with 1000 keystore Secrets.
+// are not free: the runtime fills a hash table of up to 1.4 MB and keeps a
+// record per sampled call stack for as long as the process lives.
 func heapSampleRate(pprofAddr string, getenv func(string) string, current int) int {
 	if pprofAddr != "" || strings.Contains(getenv("GODEBUG"), "memprofilerate=") {
 		return current
