@@ -188,7 +188,8 @@ func routesScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 		return err
 	}
 	restart, _ := cert.Metric("certinel_writes_total", `controller="routes"`)
-	fmt.Fprintf(r, "  restart: %.0f Route writes (target 0)\n", restart)
+	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
+	fmt.Fprintf(r, "  restart: %.0f Route writes (target 0), %.0f GET requests (the Secrets read from the API server, and discovery)\n", restart, gets)
 	return nil
 }
 
