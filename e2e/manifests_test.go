@@ -94,8 +94,8 @@ func kinds(objs []*unstructured.Unstructured) []string {
 	return ks
 }
 
-// managerArgs returns the args of the manager container of the Deployment.
-func managerArgs(t *testing.T, objs []*unstructured.Unstructured) []string {
+// managerContainer returns the manager container of the Deployment.
+func managerContainer(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
 	t.Helper()
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
@@ -103,15 +103,20 @@ func managerArgs(t *testing.T, objs []*unstructured.Unstructured) []string {
 		}
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 		for _, c := range containers {
-			c := c.(map[string]any)
-			if c["name"] == "manager" {
-				args, _, _ := unstructured.NestedStringSlice(c, "args")
-				return args
+			if c := c.(map[string]any); c["name"] == "manager" {
+				return c
 			}
 		}
 	}
 	t.Fatal("no Deployment with a manager container")
 	return nil
+}
+
+// managerArgs returns the args of the manager container of the Deployment.
+func managerArgs(t *testing.T, objs []*unstructured.Unstructured) []string {
+	t.Helper()
+	args, _, _ := unstructured.NestedStringSlice(managerContainer(t, objs), "args")
+	return args
 }
 
 // helm lint is clean (no warning, no error) with the defaults and with
@@ -157,8 +162,7 @@ func TestChartDefaults(t *testing.T) {
 	if find(objs, "Role", "certinel-system", "certinel-leader-election") == nil {
 		t.Error("no leader-election Role")
 	}
-	c, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	manager := c[0].(map[string]any)
+	manager := managerContainer(t, objs)
 	for _, l := range []string{"cpu", "memory"} {
 		if v, _, _ := unstructured.NestedString(manager, "resources", "limits", l); v == "" {
 			t.Errorf("no %s limit", l)
@@ -199,9 +203,7 @@ func TestChartDefaults(t *testing.T) {
 	})
 	t.Run("extraEnv reaches the manager beside POD_NAMESPACE", func(t *testing.T) {
 		objs := helmTemplate(t, "certinel-system", "--set", "extraEnv[0].name=GOGC", "--set-string", "extraEnv[0].value=50")
-		d := find(objs, "Deployment", "certinel-system", "certinel")
-		c, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-		env, _, _ := unstructured.NestedSlice(c[0].(map[string]any), "env")
+		env, _, _ := unstructured.NestedSlice(managerContainer(t, objs), "env")
 		var names []string
 		for _, e := range env {
 			e := e.(map[string]any)
