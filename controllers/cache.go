@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"reflect"
+	"slices"
 	"strings"
 
 	routev1 "github.com/openshift/api/route/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -33,9 +35,11 @@ const trimmedMark = "internal.certinel.io/data-trimmed"
 // private key, bundle or password of such an object is held in memory.
 // Their metadata stays, so they are still watched; when one is referenced
 // (a truststore source, a password Secret), SourceReader reads it from the
-// API server and keeps only what it parsed.
+// API server and keeps only what it parsed. The one exception is made by
+// CacheTransform: the TLS keys of a Secret that a Route or an Ingress in
+// its namespace reads (PairSources).
 func TrimForCache(obj any) (any, error) {
-	return trimForCache(annotations.Compat{}, obj)
+	return trimForCache(annotations.Compat{}, nil, obj)
 }
 
 // CacheTransform is TrimForCache with the compatibility modes of c: the
@@ -44,8 +48,10 @@ func TrimForCache(obj any) (any, error) {
 // controller, index and watch reads them as its own keys. Only the cache
 // holds the translation: certinel's writes are merge patches of what it
 // changed or applies of its own fields, which never carry it back.
-func CacheTransform(c annotations.Compat) func(any) (any, error) {
-	return func(obj any) (any, error) { return trimForCache(c, obj) }
+// The cache keeps the TLS keys of the Secrets in pairs, and records there
+// what the Routes and Ingresses it sees read.
+func CacheTransform(c annotations.Compat, pairs *PairSources) func(any) (any, error) {
+	return func(obj any) (any, error) { return trimForCache(c, pairs, obj) }
 }
 
 // transformedMark marks, in the cache only, an object this process's
@@ -62,7 +68,7 @@ var cacheToken = func() string {
 	return hex.EncodeToString(b)
 }()
 
-func trimForCache(c annotations.Compat, obj any) (any, error) {
+func trimForCache(c annotations.Compat, pairs *PairSources, obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
 		if o.GetAnnotations()[transformedMark] == cacheToken {
 			return obj, nil
@@ -76,7 +82,11 @@ func trimForCache(c annotations.Compat, obj any) (any, error) {
 	case *corev1.Secret:
 		summariseValidity(o)
 		if !annotations.NeedsData(o.Annotations) {
-			o.Data, o.StringData = nil, nil
+			o.StringData = nil
+			if pairs.Has(o.Namespace, o.Name) && keepOnly(o, pairKeys, maxKeptPair) {
+				break
+			}
+			o.Data = nil
 			markTrimmed(o)
 		}
 	case *corev1.ConfigMap:
@@ -84,7 +94,10 @@ func trimForCache(c annotations.Compat, obj any) (any, error) {
 			o.Data, o.BinaryData = nil, nil
 			markTrimmed(o)
 		}
+	case *networkingv1.Ingress:
+		pairs.observe("Ingress", o.Namespace, o.Name, o.Annotations)
 	case *routev1.Route:
+		pairs.observe("Route", o.Namespace, o.Name, o.Annotations)
 		// A Route certinel is not asked about keeps no private key or
 		// certificate in memory: certinel reads only its annotations.
 		if tls := o.Spec.TLS; tls != nil && !annotations.HasAny(o.Annotations) {
@@ -202,10 +215,56 @@ func trimWorkload(o metav1.Object, t *corev1.PodTemplateSpec) {
 
 func markTrimmed(o metav1.Object) { setAnnotation(o, trimmedMark, "true") }
 
-// isTrimmed reports a cached object whose data the cache dropped.
+// isTrimmed reports a cached object whose data the cache dropped, whole or
+// in part (keepOnly).
 func isTrimmed(o metav1.Object) bool {
 	_, ok := o.GetAnnotations()[trimmedMark]
 	return ok
+}
+
+// keepOnly drops every data key of s but keys, when what is left is at
+// most limit bytes, and marks s trimmed with the keys kept (those of keys
+// it has and those it lacks alike: a key s lacks is missing, not dropped).
+// It reports whether it kept them; if not, s is unchanged.
+func keepOnly(s *corev1.Secret, keys []string, limit int) bool {
+	size := 0
+	for _, k := range keys {
+		size += len(s.Data[k])
+	}
+	if size > limit {
+		return false
+	}
+	for k := range s.Data {
+		if !slices.Contains(keys, k) {
+			delete(s.Data, k)
+		}
+	}
+	setAnnotation(s, trimmedMark, keptPrefix+strings.Join(keys, ","))
+	return true
+}
+
+// keptPrefix starts trimmedMark's value on a Secret whose data the cache
+// kept in part: the keys it kept follow.
+const keptPrefix = "kept:"
+
+// holdsKeys reports whether the cached o holds every one of keys as the
+// API server does: o is not trimmed, or the cache kept these keys.
+func holdsKeys(o metav1.Object, keys []string) bool {
+	v, trimmed := o.GetAnnotations()[trimmedMark]
+	if !trimmed {
+		return true
+	}
+	kept, ok := strings.CutPrefix(v, keptPrefix)
+	if !ok || keys == nil {
+		return false
+	}
+	have := strings.Split(kept, ",")
+	for _, k := range keys {
+		if !slices.Contains(have, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // trimMetadata drops managedFields and kubectl's last-applied copy.

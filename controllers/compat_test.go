@@ -19,7 +19,7 @@ import (
 )
 
 func TestCacheTransformCompat(t *testing.T) {
-	transform := CacheTransform(annotations.Compat{CertUtils: true, Reloader: true})
+	transform := CacheTransform(annotations.Compat{CertUtils: true, Reloader: true}, nil)
 
 	// A Secret asking for keystores with cert-utils keys alone keeps its
 	// data, and its cached annotations are certinel's.
@@ -74,7 +74,7 @@ func TestCacheTransformCompat(t *testing.T) {
 
 func TestWarnCompatOncePerChange(t *testing.T) {
 	rec := events.NewFakeRecorder(10)
-	transform := CacheTransform(annotations.Compat{CertUtils: true})
+	transform := CacheTransform(annotations.Compat{CertUtils: true}, nil)
 	newSecret := func(ann map[string]string) *corev1.Secret {
 		out, _ := transform(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tls", Namespace: "ns", UID: types.UID("uid-warn"), Annotations: ann}})
 		return out.(*corev1.Secret)

@@ -59,6 +59,9 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	defer rd.done()
 	var ing networkingv1.Ingress
 	if err := r.Client.Get(ctx, req.NamespacedName, &ing); err != nil || ing.DeletionTimestamp != nil {
+		if apierrors.IsNotFound(err) {
+			r.Sources.pairs.forget("Ingress", req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err) // the garbage collector removes its mirror
 	}
 	ref, asks, err := annotations.ParseIngressSecret(ing.Namespace, ing.Annotations)

@@ -9,6 +9,7 @@ import (
 
 	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,6 +55,9 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	defer rd.done()
 	var rt routev1.Route
 	if err := r.Client.Get(ctx, req.NamespacedName, &rt); err != nil || rt.DeletionTimestamp != nil {
+		if apierrors.IsNotFound(err) {
+			r.Sources.pairs.forget("Route", req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	warnCompat(ctx, r.Recorder, routeController, &rt)

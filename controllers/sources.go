@@ -33,6 +33,13 @@ func NewSourceReader(cached, live client.Reader, namespaces []string) *SourceRea
 	return &SourceReader{cached: cached, live: live, namespaces: namespaces}
 }
 
+// WithPairs makes r forget, in pairs, the Routes and Ingresses that are
+// deleted, and returns r.
+func (r *SourceReader) WithPairs(pairs *PairSources) *SourceReader {
+	r.pairs = pairs
+	return r
+}
+
 // SourceReader reads what features use from the Secrets and ConfigMaps
 // they reference: the certificates under one data key, or a password. It is
 // the one place where certinel reads another object's data, so the rules
@@ -50,6 +57,9 @@ type SourceReader struct {
 	live   client.Reader // the API server, for objects whose data the cache drops
 	// namespaces are the watched namespaces; empty means all.
 	namespaces []string
+	// pairs are the Secrets whose TLS keys the cache keeps for Routes and
+	// Ingresses (nil: none); a deleted reader is forgotten there.
+	pairs *PairSources
 
 	mu      sync.Mutex
 	entries map[sourceKey]*sourceEntry
@@ -93,11 +103,15 @@ type tlsPair struct {
 type parser struct {
 	id    string // what it parses, unique per object: "bundle:ca.crt"
 	parse func(obj client.Object) sourceValue
+	// keys are the data keys parse reads; nil is all of them. A cached
+	// object that the cache trimmed is read from the API server unless
+	// the cache kept these keys (holdsKeys).
+	keys []string
 }
 
 // one parses the one data key with parse; a missing key is missing.
 func one(kind, key string, parse func([]byte) sourceValue) parser {
-	return parser{id: kind + ":" + key, parse: func(obj client.Object) sourceValue {
+	return parser{id: kind + ":" + key, keys: []string{key}, parse: func(obj client.Object) sourceValue {
 		v, ok := dataOf(obj, key)
 		if !ok {
 			return sourceValue{missing: true}
@@ -114,7 +128,7 @@ func pairParser(mirror bool) parser {
 	if mirror {
 		id = "pair:mirror"
 	}
-	return parser{id: id, parse: func(obj client.Object) sourceValue {
+	return parser{id: id, keys: pairKeys, parse: func(obj client.Object) sourceValue {
 		data := func(key string) ([]byte, bool) { return dataOf(obj, key) }
 		certPEM, okCert := data(annotations.TLSCertKey)
 		keyPEM, okKey := data(annotations.TLSKeyKey)
@@ -326,7 +340,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 	if v, ok := r.lookup(k, rv, p.id); ok {
 		return v, nil
 	}
-	if isTrimmed(obj) {
+	if !holdsKeys(obj, p.keys) {
 		// "Not older than the cached version": the API server answers from
 		// its watch cache instead of a quorum read of etcd, which at a cold
 		// start of a thousand readers is most of the cost of a read.

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
@@ -180,13 +181,24 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err := routev1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform(f.compat)}
 	var namespaces []string
 	for _, ns := range f.namespaces {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			namespaces = append(namespaces, ns)
 		}
 	}
+	// The Secrets that Routes and Ingresses read keep their TLS keys in
+	// the cache: known before it lists them, so that a cold start reads
+	// none of them again.
+	pairs := controllers.NewPairSources()
+	metaClient, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	pairs.Seed(ctx, metaClient, namespaces, f.routes, func(kind string, ann map[string]string) map[string]string {
+		return f.compat.TranslateObject(kind, ann, nil).Annotations
+	})
+	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform(f.compat, pairs)}
 	if len(namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range namespaces {
@@ -225,7 +237,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err := mgr.Add(recorder); err != nil {
 		return err
 	}
-	sources := controllers.NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), namespaces)
+	sources := controllers.NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), namespaces).WithPairs(pairs)
 	if err := (&controllers.KeystoreReconciler{
 		Client:     mgr.GetClient(),
 		Live:       mgr.GetAPIReader(),
