@@ -14,11 +14,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -266,6 +268,11 @@ func run(o options) (string, error) {
 	fmt.Fprintf(&r, "  converged: all %d hold keystore.jks %s after certinel started (target < 5s); ready (caches synced) after %s; %s\n",
 		n, converged.Sub(procStart).Round(time.Millisecond), ready.Sub(procStart).Round(time.Millisecond), progressSince(procStart))
 	fmt.Fprintf(&r, "  certinel RSS at convergence: %.1f MiB, peak %.1f MiB (target < 80 MiB); %s\n", rss, hwm, goMemory(cert))
+	if floor, file, err := startupFloor(bin); err == nil {
+		fmt.Fprintf(&r, "  the same binary before it does anything (its package initialisation only): RSS %.1f MiB, %.1f MiB of it the binary's own pages\n", floor, file)
+	} else {
+		fmt.Fprintf(&r, "  the same binary before it does anything: not measured: %v\n", err)
+	}
 	fmt.Fprintf(&r, "  certinel CPU until convergence: %.2f s; kube-apiserver and etcd CPU meanwhile: %.2f s\n", cpu, server)
 	writesConverge, _ := cert.Metric("certinel_writes_total")
 	failures, _ := cert.Metric("certinel_write_failures_total")
@@ -611,6 +618,39 @@ func changedSince(ctx context.Context, c client.Client, before map[string]string
 		}
 	}
 	return changed, nil
+}
+
+// startupFloor is the RSS of bin once the Go runtime and every package's
+// initialisation have run and before it does anything (the part of
+// certinel's memory that no work of its own adds), and how much of it is
+// the binary's own pages: bin's offline inspect command is started on a
+// named pipe, whose open blocks until a writer comes.
+func startupFloor(bin string) (rss, file float64, err error) {
+	dir, err := os.MkdirTemp("", "certinel-floor")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	fifo := filepath.Join(dir, "input")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		return 0, 0, err
+	}
+	cmd := exec.Command(bin, "inspect", fifo)
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// Blocked in open(2) once its RSS stops growing.
+	last := -1.0
+	for range 100 {
+		time.Sleep(50 * time.Millisecond)
+		st := procStatus(cmd.Process.Pid)
+		if st["VmRSS"] > 0 && st["VmRSS"] == last {
+			return st["VmRSS"], st["RssFile"], nil
+		}
+		last = st["VmRSS"]
+	}
+	return 0, 0, fmt.Errorf("its RSS did not settle in 5 s")
 }
 
 // memory returns VmRSS and VmHWM of pid in MiB.
