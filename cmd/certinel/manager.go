@@ -195,7 +195,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	if err != nil {
 		return err
 	}
-	routesServed := pairs.Seed(ctx, metaClient, namespaces, f.routes, func(kind string, ann map[string]string) map[string]string {
+	pairs.Seed(ctx, metaClient, namespaces, f.routes, func(kind string, ann map[string]string) map[string]string {
 		return f.compat.TranslateObject(kind, ann, nil).Annotations
 	})
 	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform(f.compat, pairs)}
@@ -268,14 +268,7 @@ func startManager(ctx context.Context, f *managerFlags) error {
 	}).SetupWithManager(mgr, f.concurrency); err != nil {
 		return fmt.Errorf("set up expiry: %w", err)
 	}
-	// Routes: once the API server serves them, now or later. When it
-	// serves them now, their informer starts and syncs with the others
-	// instead of after them.
-	if routesServed {
-		if _, err := mgr.GetCache().GetInformer(ctx, &routev1.Route{}, cache.BlockUntilSynced(false)); err != nil {
-			return err
-		}
-	}
+	// Routes: once the API server serves them, now or later.
 	if f.routes {
 		disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 		if err != nil {
