@@ -83,7 +83,8 @@ func trimForCache(c annotations.Compat, pairs *PairSources, obj any) (any, error
 		summariseValidity(o)
 		if !annotations.NeedsData(o.Annotations) {
 			o.StringData = nil
-			if pairs.Has(o.Namespace, o.Name) && keepOnly(o, pairKeys, maxKeptPair) {
+			// An Ingress's mirror is another namespace's key: never kept.
+			if _, mirror := o.Annotations[annotations.MirrorOf]; !mirror && pairs.Has(o.Namespace, o.Name) && keepOnly(o, pairKeys, maxKeptPair) {
 				break
 			}
 			o.Data = nil
@@ -95,9 +96,9 @@ func trimForCache(c annotations.Compat, pairs *PairSources, obj any) (any, error
 			markTrimmed(o)
 		}
 	case *networkingv1.Ingress:
-		pairs.observe("Ingress", o.Namespace, o.Name, o.Annotations)
+		pairs.observe("Ingress", o, o.Annotations)
 	case *routev1.Route:
-		pairs.observe("Route", o.Namespace, o.Name, o.Annotations)
+		pairs.observe("Route", o, o.Annotations)
 		// A Route certinel is not asked about keeps no private key or
 		// certificate in memory: certinel reads only its annotations.
 		if tls := o.Spec.TLS; tls != nil && !annotations.HasAny(o.Annotations) {

@@ -59,9 +59,6 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	defer rd.done()
 	var ing networkingv1.Ingress
 	if err := r.Client.Get(ctx, req.NamespacedName, &ing); err != nil || ing.DeletionTimestamp != nil {
-		if apierrors.IsNotFound(err) {
-			r.Sources.pairs.forget("Ingress", req.Namespace, req.Name)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err) // the garbage collector removes its mirror
 	}
 	ref, asks, err := annotations.ParseIngressSecret(ing.Namespace, ing.Annotations)
@@ -279,6 +276,9 @@ func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		}
 		return []string{ref.Namespace + "/" + ref.Name}
 	}); err != nil {
+		return err
+	}
+	if err := followPairs(ctx, mgr, r.Sources, &networkingv1.Ingress{}, "Ingress"); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

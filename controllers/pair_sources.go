@@ -13,6 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
+	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	routev1 "github.com/openshift/api/route/v1"
@@ -42,18 +46,31 @@ const maxKeptPair = 64 << 10
 //
 // The set is seeded before the cache starts (Seed lists the readers'
 // metadata) and follows the readers as the cache transform sees them; a
-// reader that is deleted is forgotten by its reconcile. A Secret that
-// becomes a source after it was cached keeps its data from its next change
-// on, and is read from the API server until then.
+// deleted reader is forgotten by a handler on its informer (Follow), on
+// every replica that runs that informer, and once the informer has synced,
+// what the seed found of readers deleted before the informer listed them
+// is dropped. (A standby runs no Route informer: it keeps what the seed
+// found of Routes until it leads.) A Secret that becomes a source after it
+// was cached keeps its data from its next change on, and is read from the
+// API server until then; one that stops being a source is trimmed whole at
+// its next change.
 type PairSources struct {
 	mu       sync.RWMutex
-	byReader map[string]types.NamespacedName // "Route ns/name" → the Secret it reads
-	readers  map[types.NamespacedName]int    // Secret → number of readers
+	byReader map[string]pairRead          // "Route ns/name" → what it reads
+	readers  map[types.NamespacedName]int // Secret → number of readers
+}
+
+// pairRead is the Secret one reader, identified by its UID, reads.
+type pairRead struct {
+	uid    types.UID
+	secret types.NamespacedName
+	// seeded: only Seed has seen the reader, not yet its informer.
+	seeded bool
 }
 
 // NewPairSources returns an empty set.
 func NewPairSources() *PairSources {
-	return &PairSources{byReader: map[string]types.NamespacedName{}, readers: map[types.NamespacedName]int{}}
+	return &PairSources{byReader: map[string]pairRead{}, readers: map[types.NamespacedName]int{}}
 }
 
 // Has reports whether a reader reads the Secret ns/name as a key pair.
@@ -66,12 +83,18 @@ func (p *PairSources) Has(ns, name string) bool {
 	return p.readers[types.NamespacedName{Namespace: ns, Name: name}] > 0
 }
 
-// observe records what the Route or Ingress ns/name with annotations ann
-// (translated) reads; kind is "Route" or "Ingress".
-func (p *PairSources) observe(kind, ns, name string, ann map[string]string) {
+// observe records what the Route or Ingress o, with annotations ann
+// (translated), reads; kind is "Route" or "Ingress".
+func (p *PairSources) observe(kind string, o metav1.Object, ann map[string]string) {
+	p.record(kind, o, ann, false)
+}
+
+// record is observe, by Seed when seeded.
+func (p *PairSources) record(kind string, o metav1.Object, ann map[string]string, seeded bool) {
 	if p == nil {
 		return
 	}
+	ns := o.GetNamespace()
 	var secret string
 	switch kind {
 	case "Route":
@@ -83,35 +106,103 @@ func (p *PairSources) observe(kind, ns, name string, ann map[string]string) {
 			secret = ref.Name
 		}
 	}
-	p.set(kind+" "+ns+"/"+name, ns, secret)
-}
-
-// forget drops what the deleted Route or Ingress ns/name read.
-func (p *PairSources) forget(kind, ns, name string) {
-	if p != nil {
-		p.set(kind+" "+ns+"/"+name, ns, "")
-	}
-}
-
-// set makes reader read the Secret ns/secret, or nothing when secret is "".
-func (p *PairSources) set(reader, ns, secret string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	prev, had := p.byReader[reader]
-	if had && prev.Namespace == ns && prev.Name == secret {
-		return
-	}
-	if had {
-		if p.readers[prev]--; p.readers[prev] <= 0 {
-			delete(p.readers, prev)
+	reader := readerKey(kind, o)
+	now := pairRead{uid: o.GetUID(), secret: types.NamespacedName{Namespace: ns, Name: secret}, seeded: seeded}
+	if prev, ok := p.byReader[reader]; ok {
+		if prev.uid == now.uid && prev.secret == now.secret {
+			p.byReader[reader] = now
+			return
 		}
-		delete(p.byReader, reader)
+		p.drop(reader, prev)
 	}
 	if secret != "" {
-		k := types.NamespacedName{Namespace: ns, Name: secret}
-		p.byReader[reader] = k
-		p.readers[k]++
+		p.byReader[reader] = now
+		p.readers[now.secret]++
 	}
+}
+
+// forget drops what the deleted Route or Ingress o read, unless a reader of
+// the same name but another UID (created since) has replaced it.
+func (p *PairSources) forget(kind string, o metav1.Object) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	reader := readerKey(kind, o)
+	if prev, ok := p.byReader[reader]; ok && prev.uid == o.GetUID() {
+		p.drop(reader, prev)
+	}
+}
+
+// drop removes reader's read; p.mu is held.
+func (p *PairSources) drop(reader string, r pairRead) {
+	delete(p.byReader, reader)
+	if p.readers[r.secret]--; p.readers[r.secret] <= 0 {
+		delete(p.readers, r.secret)
+	}
+}
+
+func readerKey(kind string, o metav1.Object) string {
+	return kind + " " + o.GetNamespace() + "/" + o.GetName()
+}
+
+// followPairs makes the PairSources of sources (if any) follow the
+// informer of obj, of kind.
+func followPairs(ctx context.Context, mgr ctrl.Manager, sources *SourceReader, obj client.Object, kind string) error {
+	if sources == nil || sources.pairs == nil {
+		return nil
+	}
+	inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return err
+	}
+	return sources.pairs.Follow(ctx, inf, kind)
+}
+
+// settle drops the readers of kind that only Seed saw: its informer has
+// synced without them, so they were deleted in between.
+func (p *PairSources) settle(kind string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for reader, r := range p.byReader {
+		if r.seeded && strings.HasPrefix(reader, kind+" ") {
+			p.drop(reader, r)
+		}
+	}
+}
+
+// informer is what Follow needs of an informer.
+type informer interface {
+	AddEventHandler(toolscache.ResourceEventHandler) (toolscache.ResourceEventHandlerRegistration, error)
+	HasSynced() bool
+}
+
+// Follow forgets, through a handler on inf (the informer of kind), every
+// Route or Ingress that is deleted, and once inf has synced, those the seed
+// found that it did not.
+func (p *PairSources) Follow(ctx context.Context, inf informer, kind string) error {
+	if p == nil {
+		return nil
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
+		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if o, ok := obj.(metav1.Object); ok {
+			p.forget(kind, o)
+		}
+	}}); err != nil {
+		return err
+	}
+	go func() {
+		if toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			p.settle(kind)
+		}
+	}()
+	return nil
 }
 
 // seedTimeout bounds Seed.
@@ -131,10 +222,8 @@ var pairReaders = []struct {
 // lists the Secrets: their TLS keys are then kept from the first list on.
 // translate gives an object's effective annotations (compatibility modes).
 // A kind that is not served, or that certinel may not list, is skipped: the
-// set only saves reads, and the readers still read what it lacks. It
-// reports whether Routes could be listed in every namespace: the API server
-// serves them.
-func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces []string, routes bool, translate func(kind string, ann map[string]string) map[string]string) (routesListed bool) {
+// set only saves reads, and the readers still read what it lacks.
+func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces []string, routes bool, translate func(kind string, ann map[string]string) map[string]string) {
 	log := logf.FromContext(ctx)
 	// An API server that does not answer delays the start by this much at
 	// most: the manager then starts and waits for it as it always does.
@@ -143,7 +232,6 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
-	routesListed = routes
 	for _, r := range pairReaders {
 		if r.kind == "Route" && !routes {
 			continue
@@ -153,9 +241,6 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 			for {
 				list, err := c.Resource(r.gvr).Namespace(ns).List(ctx, opts)
 				if err != nil {
-					if r.kind == "Route" {
-						routesListed = false
-					}
 					if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
 						log.Info("cannot list readers of TLS Secrets; their Secrets are read from the API server", "kind", r.kind, "namespace", ns, "error", err.Error())
 					}
@@ -164,7 +249,7 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 				for i := range list.Items {
 					o := &list.Items[i]
 					if ann := o.Annotations; len(ann) > 0 && hasPairAnnotation(ann) {
-						p.observe(r.kind, o.Namespace, o.Name, translate(r.kind, ann))
+						p.record(r.kind, o, translate(r.kind, ann), true)
 					}
 				}
 				if opts.Continue = list.Continue; opts.Continue == "" {
@@ -173,7 +258,6 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 			}
 		}
 	}
-	return routesListed
 }
 
 // hasPairAnnotation is a quick look for an annotation that may name a key

@@ -9,7 +9,6 @@ import (
 
 	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -55,9 +54,6 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	defer rd.done()
 	var rt routev1.Route
 	if err := r.Client.Get(ctx, req.NamespacedName, &rt); err != nil || rt.DeletionTimestamp != nil {
-		if apierrors.IsNotFound(err) {
-			r.Sources.pairs.forget("Route", req.Namespace, req.Name)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	warnCompat(ctx, r.Recorder, routeController, &rt)
@@ -186,6 +182,9 @@ func (r *RouteReconciler) event(rt *routev1.Route, eventType, reason, action, no
 func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
 	if r.readerIndex, err = indexReaders(ctx, mgr, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
+		return err
+	}
+	if err := followPairs(ctx, mgr, r.Sources, &routev1.Route{}, "Route"); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
