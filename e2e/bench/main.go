@@ -714,6 +714,7 @@ func goMemory(cert *framework.Certinel) string {
 		return err.Error()
 	}
 	mib := func(name string) float64 { v, _ := m.Sum("go_memstats_" + name + "_bytes"); return v / (1 << 20) }
-	return fmt.Sprintf("Go heap in use %.1f MiB, heap kept free %.1f MiB, other runtime memory %.1f MiB; RSS of the binary's own pages %.1f MiB",
-		mib("heap_inuse"), mib("heap_idle")-mib("heap_released"), mib("sys")-mib("heap_sys"), procStatus(cert.PID())["RssFile"])
+	return fmt.Sprintf("Go heap in use %.1f MiB, heap kept free %.1f MiB, other runtime memory %.1f MiB (stacks %.1f, GC metadata %.1f, spans %.1f, other %.1f); RSS of the binary's own pages %.1f MiB",
+		mib("heap_inuse"), mib("heap_idle")-mib("heap_released"), mib("sys")-mib("heap_sys"),
+		mib("stack_sys"), mib("gc_sys"), mib("mspan_sys"), mib("other_sys")+mib("mcache_sys")+mib("buck_hash_sys"), procStatus(cert.PID())["RssFile"])
 }
