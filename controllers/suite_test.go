@@ -33,6 +33,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/certinel/certinel/pkg/annotations"
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +62,7 @@ type envSuite struct {
 	client client.Client // uncached, as a user
 	hooks  *hookClient   // the reconciler's client
 	r      *KeystoreReconciler
+	pairs  *PairSources // the Secrets whose TLS keys the cache keeps
 	log    *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
@@ -112,9 +115,10 @@ func newSuite() (*envSuite, error) {
 		return fail(err)
 	}
 	// The options of cmd/certinel/manager.go, without listeners.
+	pairs := NewPairSources()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  cache.Options{DefaultTransform: TrimForCache},
+		Cache:                  cache.Options{DefaultTransform: CacheTransform(annotations.Compat{}, pairs)},
 		Client:                 client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -125,10 +129,15 @@ func newSuite() (*envSuite, error) {
 	s.hooks = &hookClient{Client: mgr.GetClient(), before: map[types.NamespacedName]func(){}, conflicts: map[types.NamespacedName]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	sources := NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), nil)
+	sources := NewSourceReader(mgr.GetClient(), mgr.GetAPIReader(), nil).WithPairs(pairs)
+	s.pairs = pairs
 	r := &KeystoreReconciler{Client: s.hooks, Live: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("certinel"), Sources: sources}
 	s.r = r
 	if err := r.SetupWithManager(ctx, mgr, 2); err != nil {
+		cancel()
+		return fail(err)
+	}
+	if err := (&IngressReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: mgr.GetEventRecorder("certinel")}).SetupWithManager(ctx, mgr, 2); err != nil {
 		cancel()
 		return fail(err)
 	}
