@@ -10,7 +10,6 @@ import (
 	routev1 "github.com/openshift/api/route/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -48,8 +47,7 @@ func TrimForCache(obj any) (any, error) {
 // controller, index and watch reads them as its own keys. Only the cache
 // holds the translation: certinel's writes are merge patches of what it
 // changed or applies of its own fields, which never carry it back.
-// The cache keeps the TLS keys of the Secrets in pairs, and records there
-// what the Routes and Ingresses it sees read.
+// The cache keeps the TLS keys of the Secrets in pairs.
 func CacheTransform(c annotations.Compat, pairs *PairSources) func(any) (any, error) {
 	return func(obj any) (any, error) { return trimForCache(c, pairs, obj) }
 }
@@ -95,10 +93,7 @@ func trimForCache(c annotations.Compat, pairs *PairSources, obj any) (any, error
 			o.Data, o.BinaryData = nil, nil
 			markTrimmed(o)
 		}
-	case *networkingv1.Ingress:
-		pairs.observe("Ingress", o, o.Annotations)
 	case *routev1.Route:
-		pairs.observe("Route", o, o.Annotations)
 		// A Route certinel is not asked about keeps no private key or
 		// certificate in memory: certinel reads only its annotations.
 		if tls := o.Spec.TLS; tls != nil && !annotations.HasAny(o.Annotations) {

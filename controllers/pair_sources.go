@@ -45,11 +45,12 @@ const maxKeptPair = 64 << 10
 // namespace's key in memory.
 //
 // The set is seeded before the cache starts (Seed lists the readers'
-// metadata) and follows the readers as the cache transform sees them; a
-// deleted reader is forgotten by a handler on its informer (Follow), on
-// every replica that runs that informer, and once the informer has synced,
-// what the seed found of readers deleted before the informer listed them
-// is dropped. (A standby runs no Route informer: it keeps what the seed
+// metadata) and then follows the readers through a handler on their
+// informer (Follow), on every replica that runs that informer: the handler
+// sees only what reached the informer's store, in order, deletions
+// included (the transform also sees objects of a list that failed and was
+// retried). Once the informer has synced, what the seed found of readers
+// deleted before the informer listed them is dropped. (A standby runs no Route informer: it keeps what the seed
 // found of Routes until it leads.) A Secret that becomes a source after it
 // was cached keeps its data from its next change on, and is read from the
 // API server until then; one that stops being a source is trimmed whole at
@@ -150,7 +151,9 @@ func readerKey(kind string, o metav1.Object) string {
 }
 
 // followPairs makes the PairSources of sources (if any) follow the
-// informer of obj, of kind.
+// informer of obj, of kind. Call it before anything else asks for that
+// informer: on a cache that runs already, the informer starts at once, and
+// a handler added later would miss a reader deleted in between.
 func followPairs(ctx context.Context, mgr ctrl.Manager, sources *SourceReader, obj client.Object, kind string) error {
 	if sources == nil || sources.pairs == nil {
 		return nil
@@ -180,21 +183,31 @@ type informer interface {
 	HasSynced() bool
 }
 
-// Follow forgets, through a handler on inf (the informer of kind), every
-// Route or Ingress that is deleted, and once inf has synced, those the seed
-// found that it did not.
+// Follow records, through a handler on inf (the informer of kind, whose
+// cache holds translated annotations), what each Route or Ingress reads,
+// forgets those deleted, and once inf has synced, those the seed found
+// that it did not.
 func (p *PairSources) Follow(ctx context.Context, inf informer, kind string) error {
 	if p == nil {
 		return nil
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
-		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-			obj = d.Obj
-		}
+	observe := func(obj any) {
 		if o, ok := obj.(metav1.Object); ok {
-			p.forget(kind, o)
+			p.observe(kind, o, o.GetAnnotations())
 		}
-	}}); err != nil {
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if o, ok := obj.(metav1.Object); ok {
+				p.forget(kind, o)
+			}
+		},
+	}); err != nil {
 		return err
 	}
 	go func() {

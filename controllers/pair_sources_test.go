@@ -138,8 +138,9 @@ func (f *pairInformer) AddEventHandler(h toolscache.ResourceEventHandler) (tools
 
 func (f *pairInformer) HasSynced() bool { return f.synced.Load() }
 
-// Follow forgets deleted readers, tombstones included, and once the
-// informer has synced, the readers only the seed saw.
+// Follow records what the informer adds and updates, forgets deleted
+// readers, tombstones included, and once the informer has synced, the
+// readers only the seed saw.
 func TestPairSourcesFollow(t *testing.T) {
 	p := NewPairSources()
 	route := &routev1.Route{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "r", UID: "u1", Annotations: map[string]string{annotations.CertsFromSecret: "s"}}}
@@ -153,8 +154,18 @@ func TestPairSourcesFollow(t *testing.T) {
 	if err := p.Follow(ctx, inf, "Route"); err != nil {
 		t.Fatal(err)
 	}
-	p.observe("Route", route, route.Annotations)
-	p.observe("Route", other, other.Annotations)
+	inf.handler.OnAdd(route, true)
+	inf.handler.OnAdd(other.DeepCopy(), true)
+	if !p.Has("a", "s") || !p.Has("a", "t") {
+		t.Fatal("a Route the informer added is not recorded")
+	}
+	moved := other.DeepCopy()
+	moved.Annotations[annotations.CertsFromSecret] = "u"
+	inf.handler.OnUpdate(other, moved)
+	if p.Has("a", "t") || !p.Has("a", "u") {
+		t.Fatal("an updated Route's new reference is not recorded")
+	}
+	other = moved
 	inf.synced.Store(true)
 	testutil.Eventually(t, 5*time.Second, func() string {
 		if p.Has("a", "gone") {
@@ -164,7 +175,7 @@ func TestPairSourcesFollow(t *testing.T) {
 	})
 	inf.handler.OnDelete(route)
 	inf.handler.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "a/r2", Obj: other})
-	if p.Has("a", "s") || p.Has("a", "t") {
+	if p.Has("a", "s") || p.Has("a", "u") {
 		t.Fatal("a deleted Route's Secret is still kept")
 	}
 }
@@ -238,8 +249,9 @@ func TestCacheKeepsTLSKeysOfPairSources(t *testing.T) {
 	tls := newTLS(t, "app")
 	pairs := NewPairSources()
 	transform := CacheTransform(annotations.Compat{CertUtils: true}, pairs)
-	// The Route and Ingress pass through the transform, as the cache sees them.
-	for _, obj := range []any{
+	// The Routes and the Ingress as their informer's handler sees them
+	// (Follow): transformed, so with cert-utils' annotation translated.
+	for _, obj := range []metav1.Object{
 		&routev1.Route{ObjectMeta: objectMeta("r", map[string]string{annotations.CertsFromSecret: "app"})},
 		&routev1.Route{ObjectMeta: objectMeta("m", map[string]string{annotations.CertsFromSecret: "mirror"})},
 		&routev1.Route{ObjectMeta: objectMeta("cu", map[string]string{annotations.CertUtilsCertsFromSecret: "compat"})},
@@ -249,6 +261,11 @@ func TestCacheKeepsTLSKeysOfPairSources(t *testing.T) {
 		if _, err := transform(obj); err != nil {
 			t.Fatal(err)
 		}
+		kind := "Route"
+		if _, ok := obj.(*networkingv1.Ingress); ok {
+			kind = "Ingress"
+		}
+		pairs.observe(kind, obj, obj.GetAnnotations())
 	}
 	withExtra := func(name string) *corev1.Secret {
 		s := tlsSecret(name, tls, nil)

@@ -180,11 +180,13 @@ func (r *RouteReconciler) event(rt *routev1.Route, eventType, reason, action, no
 
 // SetupWithManager registers the Secret index and the watches.
 func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	var err error
-	if r.readerIndex, err = indexReaders(ctx, mgr, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
+	// First: once the cache runs (the Routes controller may start late), an
+	// informer starts as soon as it is asked for.
+	if err := followPairs(ctx, mgr, r.Sources, &routev1.Route{}, "Route"); err != nil {
 		return err
 	}
-	if err := followPairs(ctx, mgr, r.Sources, &routev1.Route{}, "Route"); err != nil {
+	var err error
+	if r.readerIndex, err = indexReaders(ctx, mgr, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
