@@ -50,11 +50,11 @@ const maxKeptPair = 64 << 10
 // sees only what reached the informer's store, in order, deletions
 // included (the transform also sees objects of a list that failed and was
 // retried). Once the informer has synced, what the seed found of readers
-// deleted before the informer listed them is dropped. (A standby runs no Route informer: it keeps what the seed
-// found of Routes until it leads.) A Secret that becomes a source after it
-// was cached keeps its data from its next change on, and is read from the
-// API server until then; one that stops being a source is trimmed whole at
-// its next change.
+// deleted before the informer listed them is dropped. (A standby runs no
+// Route informer: it keeps what the seed found of Routes until it leads.)
+// A Secret that becomes a source after it was cached keeps its data from
+// its next change on, and is read from the API server until then; one that
+// stops being a source is trimmed whole at its next change.
 type PairSources struct {
 	mu       sync.RWMutex
 	byReader map[string]pairRead          // "Route ns/name" → what it reads
