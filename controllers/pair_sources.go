@@ -261,9 +261,7 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 				}
 				for i := range list.Items {
 					o := &list.Items[i]
-					if ann := o.Annotations; len(ann) > 0 && hasPairAnnotation(ann) {
-						p.record(r.kind, o, translate(r.kind, ann), true)
-					}
+					p.record(r.kind, o, translate(r.kind, o.Annotations), true)
 				}
 				if opts.Continue = list.Continue; opts.Continue == "" {
 					break
@@ -271,15 +269,4 @@ func (p *PairSources) Seed(ctx context.Context, c metadata.Interface, namespaces
 			}
 		}
 	}
-}
-
-// hasPairAnnotation is a quick look for an annotation that may name a key
-// pair (certinel's or a compatibility mode's certs-from-secret).
-func hasPairAnnotation(ann map[string]string) bool {
-	for k := range ann {
-		if strings.HasSuffix(k, "/certs-from-secret") {
-			return true
-		}
-	}
-	return false
 }
