@@ -33,8 +33,9 @@ func NewSourceReader(cached, live client.Reader, namespaces []string) *SourceRea
 	return &SourceReader{cached: cached, live: live, namespaces: namespaces}
 }
 
-// WithPairs makes r forget, in pairs, the Routes and Ingresses that are
-// deleted, and returns r.
+// WithPairs gives r the Secrets whose TLS keys the cache keeps (the Route
+// and Ingress controllers make pairs follow their informers through r),
+// and returns r.
 func (r *SourceReader) WithPairs(pairs *PairSources) *SourceReader {
 	r.pairs = pairs
 	return r
@@ -58,7 +59,7 @@ type SourceReader struct {
 	// namespaces are the watched namespaces; empty means all.
 	namespaces []string
 	// pairs are the Secrets whose TLS keys the cache keeps for Routes and
-	// Ingresses (nil: none); a deleted reader is forgotten there.
+	// Ingresses (nil: none), kept up by followPairs.
 	pairs *PairSources
 
 	mu      sync.Mutex
