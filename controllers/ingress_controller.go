@@ -268,11 +268,11 @@ func (r *IngressReconciler) event(ing *networkingv1.Ingress, eventType, reason, 
 // SetupWithManager registers the source index and the watches: the
 // Ingress, the Secret it names (in any namespace) and its mirrors.
 func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := followPairs(ctx, mgr.GetCache(), r.Sources, &networkingv1.Ingress{}, "Ingress"); err != nil {
+	if err := followPairs(ctx, mgr, r.Sources, &networkingv1.Ingress{}, "Ingress"); err != nil {
 		return err
 	}
 	var err error
-	if r.readerIndex, err = indexReaders(ctx, mgr.GetCache(), &networkingv1.Ingress{}, ingressSourceIndex, func(obj client.Object) []string {
+	if r.readerIndex, err = indexReaders(ctx, mgr, &networkingv1.Ingress{}, ingressSourceIndex, func(obj client.Object) []string {
 		ref, asks, err := annotations.ParseIngressSecret(obj.GetNamespace(), obj.GetAnnotations())
 		if err != nil || !asks {
 			return nil

@@ -19,7 +19,7 @@ import (
 // watches the targets and the Secrets and ConfigMaps they read.
 func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
-	if r.readerIndex, err = indexReaders(ctx, mgr.GetCache(), r.newObject(), injectSourceIndex, r.indexSource); err != nil {
+	if r.readerIndex, err = indexReaders(ctx, mgr, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

@@ -31,7 +31,7 @@ const (
 // ConfigMap it reads (password, truststore source) changes.
 func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
-	if r.readerIndex, err = indexReaders(ctx, mgr.GetCache(), &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
+	if r.readerIndex, err = indexReaders(ctx, mgr, &corev1.Secret{}, referenceIndex, indexReferences); err != nil {
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Secret{}, ownerIndex, indexOwner); err != nil {

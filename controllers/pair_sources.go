@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -153,11 +154,11 @@ func readerKey(kind string, o metav1.Object) string {
 // informer of obj, of kind. Call it before anything else asks for that
 // informer: on a cache that runs already, the informer starts at once, and
 // a handler added later would miss a reader deleted in between.
-func followPairs(ctx context.Context, c cache.Cache, sources *SourceReader, obj client.Object, kind string) error {
+func followPairs(ctx context.Context, mgr ctrl.Manager, sources *SourceReader, obj client.Object, kind string) error {
 	if sources == nil || sources.pairs == nil {
 		return nil
 	}
-	inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
 		return err
 	}

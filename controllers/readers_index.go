@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -34,14 +35,14 @@ const directIndexPrefix = "certinel-direct:"
 // itself when the cache has one informer for the kind, otherwise as the
 // field index field, which find then lists through. One of the two, not
 // both: every change of every object of the kind runs fn once.
-func indexReaders(ctx context.Context, c cache.Cache, obj client.Object, field string, fn client.IndexerFunc) (*readerIndex, error) {
-	inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+func indexReaders(ctx context.Context, mgr ctrl.Manager, obj client.Object, field string, fn client.IndexerFunc) (*readerIndex, error) {
+	inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
 		return nil, err
 	}
 	shared, ok := inf.(toolscache.SharedIndexInformer)
 	if !ok {
-		return &readerIndex{}, c.IndexField(ctx, obj, field, fn)
+		return &readerIndex{}, mgr.GetFieldIndexer().IndexField(ctx, obj, field, fn)
 	}
 	name := directIndexPrefix + field
 	if err := shared.AddIndexers(toolscache.Indexers{name: func(o any) ([]string, error) {

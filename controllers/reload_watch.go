@@ -38,7 +38,7 @@ var workloadKinds = []workloadKind{
 // SetupWithManager registers the reference index and the watches.
 func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
-	if r.readerIndex, err = indexReaders(ctx, mgr.GetCache(), r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
+	if r.readerIndex, err = indexReaders(ctx, mgr, r.kind.newObj(), reloadIndex, r.indexReferences); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

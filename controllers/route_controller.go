@@ -6,14 +6,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -46,15 +44,8 @@ type RouteReconciler struct {
 	Client   client.Client
 	Sources  *SourceReader
 	Recorder events.EventRecorder
-	// Routes is the cache Routes are read from, one of their own (see
-	// StartCache); nil reads them through Client, from the manager's cache.
-	Routes cache.Cache
-	// readerIndex finds the objects that read a source (set by prepare).
+	// readerIndex finds the objects that read a source (set with the manager).
 	readerIndex *readerIndex
-
-	mu       sync.Mutex
-	prepared bool
-	started  bool
 }
 
 // Reconcile brings the TLS fields of one Route up to date.
@@ -62,7 +53,7 @@ func (r *RouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	rd := r.Sources.begin(routeController+":"+req.String(), req.Namespace, "a Secret")
 	defer rd.done()
 	var rt routev1.Route
-	if err := r.reader().Get(ctx, req.NamespacedName, &rt); err != nil || rt.DeletionTimestamp != nil {
+	if err := r.Client.Get(ctx, req.NamespacedName, &rt); err != nil || rt.DeletionTimestamp != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	warnCompat(ctx, r.Recorder, routeController, &rt)
@@ -188,79 +179,19 @@ func (r *RouteReconciler) event(rt *routev1.Route, eventType, reason, action, no
 }
 
 // SetupWithManager registers the Secret index and the watches.
-// reader is where Routes are read from.
-func (r *RouteReconciler) reader() client.Reader {
-	if r.Routes != nil {
-		return r.Routes
-	}
-	return r.Client
-}
-
-// prepare asks c (not yet started, or running) for the Route informer, with
-// the handler that keeps the set of Secrets Routes read first, so that it
-// sees every Route before anything reads one, and the index from a Secret
-// to its Routes. It does so once.
-func (r *RouteReconciler) prepare(ctx context.Context, c cache.Cache) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.prepared {
-		return nil
-	}
-	if err := followPairs(ctx, c, r.Sources, &routev1.Route{}, "Route"); err != nil {
+func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	// First: once the cache runs (the Routes controller may start late), an
+	// informer starts as soon as it is asked for.
+	if err := followPairs(ctx, mgr, r.Sources, &routev1.Route{}, "Route"); err != nil {
 		return err
 	}
 	var err error
-	if r.readerIndex, err = indexReaders(ctx, c, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
-		return err
-	}
-	r.prepared = true
-	return nil
-}
-
-// StartCache starts Routes, the Routes' own cache, once. certinel calls it
-// when the API server serves Routes at its start: their list then runs
-// beside the main cache's, on every replica, instead of after it and on
-// the leader only. A Route informer that never syncs stalls nothing else:
-// the Routes controller gives up on it as it would on the manager's. A
-// standby's set of the Secrets that Routes read (PairSources) follows the
-// Routes too, not only the list made before the cache started.
-func (r *RouteReconciler) StartCache(ctx context.Context) error {
-	if r.Routes == nil {
-		return nil
-	}
-	if err := r.prepare(ctx, r.Routes); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.started {
-		r.started = true
-		go func() {
-			if err := r.Routes.Start(ctx); err != nil {
-				logf.FromContext(ctx).Error(err, "the Routes' cache stopped")
-			}
-		}()
-	}
-	return nil
-}
-
-func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	routes := r.Routes
-	if routes == nil {
-		routes = mgr.GetCache()
-	}
-	// The Routes' own cache starts here when Routes were not served at
-	// certinel's start; an informer of a running cache starts as soon as
-	// it is asked for, so prepare comes first.
-	if err := r.StartCache(ctx); err != nil {
-		return err
-	}
-	if err := r.prepare(ctx, routes); err != nil {
+	if r.readerIndex, err = indexReaders(ctx, mgr, &routev1.Route{}, routeSecretIndex, indexRouteSecrets); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(routeController).
-		WatchesRawSource(watchIn(routes, &routev1.Route{}, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(watchObjects(mgr, &routev1.Route{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers), notInitialList)).
 		Complete(r)
@@ -282,7 +213,7 @@ func indexRouteSecrets(obj client.Object) []string {
 
 // readers maps a Secret to the Routes that read it.
 func (r *RouteReconciler) readers(ctx context.Context, obj client.Object) []reconcile.Request {
-	found, err := r.readerIndex.find(ctx, r.reader(), func() client.ObjectList { return &routev1.RouteList{} }, routeSecretIndex, obj.GetNamespace()+"/"+obj.GetName())
+	found, err := r.readerIndex.find(ctx, r.Client, func() client.ObjectList { return &routev1.RouteList{} }, routeSecretIndex, obj.GetNamespace()+"/"+obj.GetName())
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "cannot list the Routes that read a Secret", "secret", client.ObjectKeyFromObject(obj))
 		return nil

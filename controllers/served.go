@@ -98,9 +98,6 @@ func (w *WhenServed) Start(ctx context.Context) error {
 // asking discovery.
 const servedGrace = 30 * time.Second
 
-// Served asks the API server's discovery whether it serves the kind now.
-func (w *WhenServed) Served() bool { return w.served() }
-
 // served asks the API server's discovery whether it serves the kind now.
 func (w *WhenServed) served() bool {
 	list, err := w.Discovery.ServerResourcesForGroupVersion(w.Kind.GroupVersion().String())

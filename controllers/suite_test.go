@@ -18,14 +18,12 @@ import (
 	"testing"
 	"time"
 
-	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -61,7 +59,6 @@ var (
 // envSuite is the running control plane and manager.
 type envSuite struct {
 	env    *envtest.Environment
-	cfg    *rest.Config
 	client client.Client // uncached, as a user
 	hooks  *hookClient   // the reconciler's client
 	r      *KeystoreReconciler
@@ -95,8 +92,6 @@ func newSuite() (*envSuite, error) {
 	s := &envSuite{
 		env: &envtest.Environment{
 			BinaryAssetsDirectory:    assets,
-			CRDDirectoryPaths:        []string{filepath.Join("..", "config", "crd", "external")},
-			ErrorIfCRDPathMissing:    true,
 			ControlPlaneStartTimeout: 2 * time.Minute,
 			ControlPlaneStopTimeout:  time.Minute,
 		},
@@ -108,16 +103,12 @@ func newSuite() (*envSuite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", assets, err)
 	}
-	s.cfg = cfg
 	fail := func(err error) (*envSuite, error) {
 		_ = s.env.Stop()
 		return nil, err
 	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return fail(err)
-	}
-	if err := routev1.AddToScheme(scheme); err != nil {
 		return fail(err)
 	}
 	if s.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {

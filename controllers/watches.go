@@ -55,12 +55,7 @@ func (c promptCache) WaitForCacheSync(ctx context.Context) bool {
 // informer is doing (the first watch of a custom resource on a freshly
 // started API server waits a second for its storage).
 func watch(mgr ctrl.Manager, obj client.Object, h handler.EventHandler, preds ...predicate.Predicate) source.SyncingSource {
-	return watchIn(mgr.GetCache(), obj, h, preds...)
-}
-
-// watchIn is watch on the informer of a cache other than the manager's.
-func watchIn(c cache.Cache, obj client.Object, h handler.EventHandler, preds ...predicate.Predicate) source.SyncingSource {
-	return &informerWatch{cache: c, obj: obj, handler: h, preds: preds}
+	return &informerWatch{cache: mgr.GetCache(), obj: obj, handler: h, preds: preds}
 }
 
 // watchObjects is watch with the request of the object itself: what a

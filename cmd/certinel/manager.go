@@ -274,31 +274,14 @@ func startManager(ctx context.Context, f *managerFlags) error {
 		if err != nil {
 			return err
 		}
-		// Routes have a cache of their own: when they are served at the
-		// start, it lists them beside the main cache instead of after it.
-		routeCache, err := cache.New(cfg, cache.Options{
-			Scheme: scheme, Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
-			DefaultTransform: cacheOpts.DefaultTransform, DefaultNamespaces: cacheOpts.DefaultNamespaces,
-		})
-		if err != nil {
-			return err
-		}
-		routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Routes: routeCache, Sources: sources, Recorder: recorder}
-		served := &controllers.WhenServed{
+		routes := &controllers.RouteReconciler{Client: mgr.GetClient(), Sources: sources, Recorder: recorder}
+		if err := mgr.Add(&controllers.WhenServed{
 			Manager: mgr, Discovery: disco, Kind: routev1.GroupVersion.WithKind("Route"),
 			Setup: func() error { return routes.SetupWithManager(ctx, mgr, f.concurrency) },
 			Watch: len(namespaces) == 0, Recheck: time.Minute,
-		}
-		if err := mgr.Add(served); err != nil {
+		}); err != nil {
 			return err
 		}
-		go func() {
-			if served.Served() {
-				if err := routes.StartCache(ctx); err != nil {
-					ctrl.Log.WithName("setup").Error(err, "cannot start the Routes' cache; it starts with the Routes controller")
-				}
-			}
-		}()
 	}
 	// The first list of a large cluster decodes every Secret and ConfigMap
 	// in scope before the cache trims them: hand that memory back once.
