@@ -598,15 +598,20 @@ func observeConverged(ctx context.Context, n int, prefix string) (*observer, err
 }
 
 func waitReconciled(cert *framework.Certinel, n int, timeout time.Duration) error {
+	return waitReconcilesOf(cert, "keystores", n, timeout)
+}
+
+// waitReconcilesOf waits until controller has reconciled n times.
+func waitReconcilesOf(cert *framework.Certinel, controller string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		v, err := cert.Metric("controller_runtime_reconcile_total", `controller="keystores"`)
+		v, err := cert.Metric("controller_runtime_reconcile_total", `controller="`+controller+`"`)
 		if err == nil && v >= float64(n) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("restart: fewer than %d reconciles after %s", n, timeout)
+	return fmt.Errorf("restart: fewer than %d reconciles of %s after %s", n, controller, timeout)
 }
 
 func resourceVersions(ctx context.Context, c client.Client) (map[string]string, error) {

@@ -169,5 +169,36 @@ func reloadScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	rss, _ = memory(cert.PID())
 	fmt.Fprintf(r, "  renewal storm: %d Secrets updated in %s; %.0f rollouts (target %d, no more), drained in %s, %.0f held by the rate limit; RSS %.1f MiB, peak %.1f MiB\n",
 		n, updated.Round(time.Millisecond), rolled-rolledOne, n, drained.Round(time.Millisecond), held, rss, hwm)
+
+	// A restart reads every Deployment's Secrets again and rolls nothing.
+	templates, err := templateHashes(ctx, c)
+	if err != nil {
+		return err
+	}
+	cert.Stop()
+	restart := time.Now()
+	if err := cert.Start(ctx); err != nil {
+		return err
+	}
+	if err := waitReconcilesOf(cert, "reload-deployment", n, 2*time.Minute); err != nil {
+		return err
+	}
+	settled := time.Since(restart)
+	time.Sleep(2 * time.Second)
+	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
+	writes, _ := cert.Metric("certinel_writes_total")
+	after, err := templateHashes(ctx, c)
+	if err != nil {
+		return err
+	}
+	changed := 0
+	for name, v := range after {
+		if templates[name] != v {
+			changed++
+		}
+	}
+	rss, _ = memory(cert.PID())
+	fmt.Fprintf(r, "  restart: %d Deployments reconciled again in %s, %.0f certinel writes, %d pod templates or baselines changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
+		n, settled.Round(time.Millisecond), writes, changed, gets, rss)
 	return nil
 }
