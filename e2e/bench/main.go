@@ -300,15 +300,10 @@ func run(o options) (string, error) {
 	fmt.Fprintf(&r, "  quiet %s: %.0f certinel writes, %d Secrets changed (target 0); CPU in the quiet period %.2f s (the cold start's Events are written in it: %d on the API server by its end); RSS %.1f MiB\n",
 		quiet, writesQuiet-writesConverge, changed, cpuSeconds(cert.PID())-cpu, events, rss2)
 
-	cert.Stop()
-	restart := time.Now()
-	if err := cert.Start(ctx); err != nil {
+	settled, err := restartCertinel(ctx, cert, "keystores", n)
+	if err != nil {
 		return r.String(), err
 	}
-	if err := waitReconciled(cert, n, 2*time.Minute); err != nil {
-		return r.String(), err
-	}
-	settled := time.Since(restart)
 	time.Sleep(2 * time.Second)
 	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
 	writesRestart, _ := cert.Metric("certinel_writes_total")
@@ -597,12 +592,22 @@ func observeConverged(ctx context.Context, n int, prefix string) (*observer, err
 	})
 }
 
-func waitReconciled(cert *framework.Certinel, n int, timeout time.Duration) error {
-	return waitReconcilesOf(cert, "keystores", n, timeout)
+// restartCertinel stops certinel, starts it again and waits until
+// controller has reconciled n times; it returns how long that took.
+func restartCertinel(ctx context.Context, cert *framework.Certinel, controller string, n int) (time.Duration, error) {
+	cert.Stop()
+	start := time.Now()
+	if err := cert.Start(ctx); err != nil {
+		return 0, err
+	}
+	if err := waitReconciled(cert, controller, n, 2*time.Minute); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }
 
-// waitReconcilesOf waits until controller has reconciled n times.
-func waitReconcilesOf(cert *framework.Certinel, controller string, n int, timeout time.Duration) error {
+// waitReconciled waits until controller has reconciled n times.
+func waitReconciled(cert *framework.Certinel, controller string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		v, err := cert.Metric("controller_runtime_reconcile_total", `controller="`+controller+`"`)

@@ -175,15 +175,10 @@ func reloadScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	if err != nil {
 		return err
 	}
-	cert.Stop()
-	restart := time.Now()
-	if err := cert.Start(ctx); err != nil {
+	settled, err := restartCertinel(ctx, cert, "reload-deployment", n)
+	if err != nil {
 		return err
 	}
-	if err := waitReconcilesOf(cert, "reload-deployment", n, 2*time.Minute); err != nil {
-		return err
-	}
-	settled := time.Since(restart)
 	time.Sleep(2 * time.Second)
 	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
 	writes, _ := cert.Metric("certinel_writes_total")
