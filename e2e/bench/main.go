@@ -637,13 +637,18 @@ func changedSince(ctx context.Context, c client.Client, before map[string]string
 	if err != nil {
 		return 0, err
 	}
+	return countChanged(before, now), nil
+}
+
+// countChanged counts the names of now whose value is not the one in before.
+func countChanged(before, now map[string]string) int {
 	changed := 0
-	for name, rv := range now {
-		if before[name] != rv {
+	for name, v := range now {
+		if before[name] != v {
 			changed++
 		}
 	}
-	return changed, nil
+	return changed
 }
 
 // startupFloor is the RSS of bin once the Go runtime and every package's

@@ -186,12 +186,7 @@ func reloadScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	if err != nil {
 		return err
 	}
-	changed := 0
-	for name, v := range after {
-		if templates[name] != v {
-			changed++
-		}
-	}
+	changed := countChanged(templates, after)
 	rss, _ = memory(cert.PID())
 	fmt.Fprintf(r, "  restart: %d Deployments reconciled again in %s, %.0f certinel writes, %d pod templates or baselines changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
 		n, settled.Round(time.Millisecond), writes, changed, gets, rss)
