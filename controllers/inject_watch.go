@@ -29,8 +29,8 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// cluster is no work at all.
 		WatchesRawSource(watchObjects(mgr, r.newObject(), predicate.NewPredicateFuncs(concernsBundles))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)), notInitialList)).
-		WatchesRawSource(watch(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)), notInitialList)).
+		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)))).
+		WatchesRawSource(watchReaders(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)))).
 		Complete(r)
 }
 

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,9 +25,11 @@ type fakeInformer struct {
 	cache.Informer
 	handler toolscache.ResourceEventHandler
 	synced  atomic.Bool
+	added   atomic.Int32 // handlers added
 }
 
 func (f *fakeInformer) AddEventHandlerWithOptions(h toolscache.ResourceEventHandler, _ toolscache.HandlerOptions) (toolscache.ResourceEventHandlerRegistration, error) {
+	f.added.Add(1)
 	f.handler = h
 	return fakeRegistration{f}, nil
 }
@@ -165,5 +168,88 @@ func TestPromptSyncAsksTheCache(t *testing.T) {
 	}
 	if ctx.Err() == nil {
 		t.Error("WaitForCacheSync gave up before its context ended")
+	}
+}
+
+// TestReaderWatchesShareOneHandler: the watches of watchReaders add one
+// handler to the informer between them, and each gets every change after
+// the initial list, until its controller stops.
+func TestReaderWatchesShareOneHandler(t *testing.T) {
+	c := &fakeCache{informer: &fakeInformer{}}
+	readers := func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: "reader-of-" + o.GetName()}}}
+	}
+	start := func(ctx context.Context) (*informerWatch, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: handler.EnqueueRequestsFromMapFunc(readers), preds: []predicate.Predicate{notInitialList}, shared: true}
+		q := newWatchQueue()
+		t.Cleanup(q.ShutDown)
+		if err := w.Start(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		return w, q
+	}
+	drain := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) []string {
+		var out []string
+		for q.Len() > 0 {
+			r, _ := q.Get()
+			q.Done(r)
+			q.Forget(r)
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	secret := func(name string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
+	}
+	ctx1, stop1 := context.WithCancel(context.Background())
+	defer stop1()
+	w1, q1 := start(ctx1)
+	w2, q2 := start(context.Background())
+	if n := c.informer.added.Load(); n != 1 {
+		t.Fatalf("two reader watches added %d handlers to the informer, want 1", n)
+	}
+	h := c.informer.handler
+	h.OnAdd(secret("listed"), true)
+	h.OnAdd(secret("created"), false)
+	h.OnUpdate(secret("changed"), secret("changed"))
+	h.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "ns/gone", Obj: secret("gone")})
+	want := []string{"reader-of-created", "reader-of-changed", "reader-of-gone"}
+	for i, q := range []workqueue.TypedRateLimitingInterface[reconcile.Request]{q1, q2} {
+		if got := drain(q); !slices.Equal(got, want) {
+			t.Errorf("watch %d enqueued %v, want %v (nothing of the initial list)", i+1, got, want)
+		}
+	}
+
+	// Both wait on the shared handler's sync.
+	c.informer.synced.Store(true)
+	for i, w := range []*informerWatch{w1, w2} {
+		if err := w.WaitForSync(context.Background()); err != nil {
+			t.Errorf("watch %d: WaitForSync: %v", i+1, err)
+		}
+	}
+
+	// A watch that joins late gets the changes from then on, and one whose
+	// controller stopped gets none.
+	_, q3 := start(context.Background())
+	stop1()
+	deadline := time.Now().Add(5 * time.Second)
+	for hs := c.informer.handler.(*readerEvents).handlers.Load(); len(*hs) != 2; hs = c.informer.handler.(*readerEvents).handlers.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handlers after a controller stopped, want 2", len(*hs))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.OnAdd(secret("later"), false)
+	for name, q := range map[string]workqueue.TypedRateLimitingInterface[reconcile.Request]{"stopped": q1, "running": q2, "late": q3} {
+		got, wantLater := drain(q), []string{"reader-of-later"}
+		if name == "stopped" {
+			wantLater = nil
+		}
+		if !slices.Equal(got, wantLater) {
+			t.Errorf("%s watch enqueued %v, want %v", name, got, wantLater)
+		}
+	}
+	if n := c.informer.added.Load(); n != 1 {
+		t.Errorf("%d handlers added to the informer, want 1", n)
 	}
 }
