@@ -133,7 +133,7 @@ func (r *ExpiryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(expiryController).
 		WatchesRawSource(watchObjects(mgr, &corev1.Secret{}, expiryRelevant())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: min(concurrency, fewWorkers)}).
 		Complete(r)
 }
 

@@ -19,6 +19,9 @@ import (
 // watches the targets and the Secrets and ConfigMaps they read.
 func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
+	if !r.target.namespaced {
+		concurrency = min(concurrency, fewWorkers)
+	}
 	if r.readerIndex, err = indexReaders(ctx, mgr, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
 		return err
 	}

@@ -22,6 +22,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
+// fewWorkers caps the workers of the controllers that never have many
+// objects to write at once: expiry, which writes nothing to the API server
+// (its Events are paced apart), and CA injection into the cluster-scoped
+// kinds (webhook configurations, CRDs, APIServices), of which a cluster has
+// tens. Every worker is a goroutine from the start, idle or not, and idle
+// stacks still count towards the garbage collector's goal.
+const fewWorkers = 4
+
 // syncPoll is how often a cold start checks whether caches and event
 // handlers have synced. client-go and controller-runtime check every
 // 100 ms, and a controller waits for two such checks one after the other
