@@ -202,15 +202,15 @@ func TestChartDefaults(t *testing.T) {
 		}
 	})
 	t.Run("extraEnv reaches the manager beside POD_NAMESPACE", func(t *testing.T) {
-		objs := helmTemplate(t, "certinel-system", "--set", "extraEnv[0].name=GOGC", "--set-string", "extraEnv[0].value=50")
+		objs := helmTemplate(t, "certinel-system", "--set", "extraEnv[0].name=GOGC", "--set-string", "extraEnv[0].value=100")
 		env, _, _ := unstructured.NestedSlice(managerContainer(t, objs), "env")
 		var names []string
 		for _, e := range env {
 			e := e.(map[string]any)
 			names = append(names, fmt.Sprint(e["name"], "=", e["value"]))
 		}
-		if len(names) != 2 || !strings.HasPrefix(names[0], "POD_NAMESPACE=") || names[1] != "GOGC=50" {
-			t.Errorf("manager env %v, want POD_NAMESPACE then GOGC=50", names)
+		if len(names) != 2 || !strings.HasPrefix(names[0], "POD_NAMESPACE=") || names[1] != "GOGC=100" {
+			t.Errorf("manager env %v, want POD_NAMESPACE then GOGC=100", names)
 		}
 	})
 	t.Run("one replica has no PodDisruptionBudget", func(t *testing.T) {

@@ -148,6 +148,9 @@ func runManager(args []string, stderr io.Writer) int {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap), zap.WriteTo(stderr)))
 	log := ctrl.Log.WithName("setup")
 	goruntime.MemProfileRate = heapSampleRate(f.pprofAddr, os.Getenv, goruntime.MemProfileRate)
+	if p := gcPercent(os.Getenv); p > 0 {
+		debug.SetGCPercent(p)
+	}
 	if limit := memoryLimit(os.Getenv, cgroupMemoryFiles); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Info("Go memory limit set to 90% of the container's", "bytes", limit)

@@ -46,3 +46,16 @@ func heapSampleRate(pprofAddr string, getenv func(string) string, current int) i
 	}
 	return 0
 }
+
+// defaultGCPercent is the garbage collector's target certinel runs with
+// when GOGC is not set, instead of Go's 100.
+const defaultGCPercent = 50
+
+// gcPercent is the GC percent certinel sets: defaultGCPercent, or -1 (leave
+// the runtime's) when GOGC is set.
+func gcPercent(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		return -1
+	}
+	return defaultGCPercent
+}

@@ -58,3 +58,21 @@ func TestHeapSampleRate(t *testing.T) {
 		}
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	cases := map[string]struct {
+		gogc string
+		want int
+	}{
+		"GOGC not set: certinel's":   {"", defaultGCPercent},
+		"GOGC set by a human":        {"100", -1},
+		"GOGC=off set by a human":    {"off", -1},
+		"GOGC of 200 set by a human": {"200", -1},
+	}
+	for name, tc := range cases {
+		getenv := func(k string) string { return map[string]string{"GOGC": tc.gogc}[k] }
+		if got := gcPercent(getenv); got != tc.want {
+			t.Errorf("%s: gcPercent = %d, want %d", name, got, tc.want)
+		}
+	}
+}
