@@ -117,10 +117,7 @@ func (w *informerWatch) Start(ctx context.Context, queue workqueue.TypedRateLimi
 	}
 	w.registration = kept.registration
 	if kept.shared != nil {
-		go func() {
-			<-ctx.Done()
-			kept.shared.remove(kept.handler)
-		}()
+		context.AfterFunc(ctx, func() { kept.shared.remove(kept.handler) })
 	}
 	return nil
 }
