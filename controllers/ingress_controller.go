@@ -285,7 +285,7 @@ func (r *IngressReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Named(ingressController).
 		WatchesRawSource(watchObjects(mgr, &networkingv1.Ingress{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers))).
 		Complete(r)
 }
 

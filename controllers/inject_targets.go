@@ -22,6 +22,9 @@ import (
 type injectTarget struct {
 	gvk        schema.GroupVersionKind
 	namespaced bool
+	// few: a cluster has only tens of these (webhook configurations,
+	// APIServices), so the controller runs at most fewWorkers.
+	few bool
 	// current returns the bundles the object holds now, one per place
 	// certinel writes, or bad input when the object cannot take a bundle.
 	// key is the data key of a ConfigMap or Secret target.
@@ -55,6 +58,7 @@ var (
 	}
 	apiService = injectTarget{
 		gvk:  schema.GroupVersionKind{Group: "apiregistration.k8s.io", Version: "v1", Kind: "APIService"},
+		few:  true,
 		keep: [][]string{{"spec", "caBundle"}, {"spec", "insecureSkipTLSVerify"}, {"spec", "service"}},
 		current: func(u *unstructured.Unstructured, _ string) ([][]byte, error) {
 			if insecure, _, _ := unstructured.NestedBool(u.Object, "spec", "insecureSkipTLSVerify"); insecure {
@@ -104,6 +108,7 @@ var injectTargets = []injectTarget{validatingWebhooks, mutatingWebhooks, crdConv
 func webhookTarget(kind string) injectTarget {
 	return injectTarget{
 		gvk:  schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: kind},
+		few:  true,
 		keep: [][]string{{"webhooks"}},
 		current: func(u *unstructured.Unstructured, _ string) ([][]byte, error) {
 			hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")

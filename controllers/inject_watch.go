@@ -19,7 +19,7 @@ import (
 // watches the targets and the Secrets and ConfigMaps they read.
 func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	var err error
-	if !r.target.namespaced {
+	if r.target.few {
 		concurrency = min(concurrency, fewWorkers)
 	}
 	if r.readerIndex, err = indexReaders(ctx, mgr, r.newObject(), injectSourceIndex, r.indexSource); err != nil {
@@ -32,8 +32,8 @@ func (r *InjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// cluster is no work at all.
 		WatchesRawSource(watchObjects(mgr, r.newObject(), predicate.NewPredicateFuncs(concernsBundles))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)))).
-		WatchesRawSource(watchReaders(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)))).
 		Complete(r)
 }
 

@@ -41,8 +41,8 @@ func (r *KeystoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 		Named(keystoreController).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		WatchesRawSource(watch(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRequests))).
-		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referrers))).
-		WatchesRawSource(watchReaders(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referrers))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referrers))).
 		Complete(r)
 }
 

@@ -45,8 +45,8 @@ func (r *ReloadReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Named(r.name()).
 		WatchesRawSource(watchObjects(mgr, r.kind.newObj())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)))).
-		WatchesRawSource(watchReaders(mgr, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.SecretSource)))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers(annotations.ConfigMapSource)))).
 		Complete(r)
 }
 

@@ -193,7 +193,7 @@ func (r *RouteReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager
 		Named(routeController).
 		WatchesRawSource(watchObjects(mgr, &routev1.Route{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		WatchesRawSource(watchReaders(mgr, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers))).
+		WatchesRawSource(watchReaders(mgr, r.Sources, &corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers))).
 		Complete(r)
 }
 

@@ -33,6 +33,15 @@ func NewSourceReader(cached, live client.Reader, namespaces []string) *SourceRea
 	return &SourceReader{cached: cached, live: live, namespaces: namespaces}
 }
 
+// readerEvents is the readerEvents of obj's kind for the watches of
+// readers; nil (a handler per watch) when r is nil.
+func (r *SourceReader) readerEvents(obj client.Object) *readerEvents {
+	if r == nil {
+		return nil
+	}
+	return r.readers.of(obj)
+}
+
 // WithPairs gives r the Secrets whose TLS keys the cache keeps (the Route
 // and Ingress controllers make pairs follow their informers through r),
 // and returns r.
@@ -61,6 +70,10 @@ type SourceReader struct {
 	// pairs are the Secrets whose TLS keys the cache keeps for Routes and
 	// Ingresses (nil: none), kept up by followPairs.
 	pairs *PairSources
+
+	// readers is the one informer handler per kind of source through
+	// which changes reach the watches of readers (watchReaders).
+	readers readerEventsByKind
 
 	mu      sync.Mutex
 	entries map[sourceKey]*sourceEntry

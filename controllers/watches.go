@@ -24,9 +24,9 @@ import (
 
 // fewWorkers caps the workers of the controllers that never have many
 // objects to write at once: expiry, which writes nothing to the API server
-// (its Events are paced apart), and CA injection into the cluster-scoped
-// kinds (webhook configurations, CRDs, APIServices), of which a cluster has
-// tens. Every worker is a goroutine from the start, idle or not, and idle
+// (its Events are paced apart), and CA injection into webhook
+// configurations and APIServices, of which a cluster has tens (CRDs can be
+// thousands, all converted by webhooks that share one CA). Every worker is a goroutine from the start, idle or not, and idle
 // stacks still count towards the garbage collector's goal.
 const fewWorkers = 4
 
@@ -72,10 +72,11 @@ func watch(mgr ctrl.Manager, obj client.Object, h handler.EventHandler, preds ..
 
 // watchReaders is the source of a controller's events about the Secrets or
 // ConfigMaps (obj's kind) that its objects read, mapped by h to those
-// objects: watch with notInitialList, through one handler on the informer
-// that every such watch of the manager shares (readerEvents).
-func watchReaders(mgr ctrl.Manager, obj client.Object, h handler.EventHandler) source.SyncingSource {
-	return &informerWatch{cache: mgr.GetCache(), obj: obj, handler: h, preds: []predicate.Predicate{notInitialList}, shared: true}
+// objects: watch with notInitialList, through the one handler on the
+// informer that every such watch sharing sources shares (readerEvents).
+// With sources nil, the watch has a handler of its own.
+func watchReaders(mgr ctrl.Manager, sources *SourceReader, obj client.Object, h handler.EventHandler) source.SyncingSource {
+	return &informerWatch{cache: mgr.GetCache(), obj: obj, handler: h, preds: []predicate.Predicate{notInitialList}, shared: sources.readerEvents(obj)}
 }
 
 // watchObjects is watch with the request of the object itself: what a
@@ -89,9 +90,9 @@ type informerWatch struct {
 	obj     client.Object
 	handler handler.EventHandler
 	preds   []predicate.Predicate
-	// shared: the handler joins the informer's readerEvents instead of
-	// being added to the informer on its own (watchReaders).
-	shared bool
+	// shared, when set, takes the handler instead of the informer
+	// (watchReaders).
+	shared *readerEvents
 	// registration is the handler's, set by Start: its HasSynced is true
 	// once the informer has synced and the handler has seen every object
 	// of the initial list.
@@ -108,16 +109,13 @@ func (w *informerWatch) Start(ctx context.Context, queue workqueue.TypedRateLimi
 	// source.Informer adds the handler the way source.Kind does (the
 	// predicates, and the priority queue's low priority for the initial
 	// list); keeping the registration it gets tells when it has synced.
-	kept := &registrationKeeper{Informer: inf}
-	if w.shared {
-		kept.shared = readerEventsOf(inf)
-	}
+	kept := &registrationKeeper{Informer: inf, shared: w.shared}
 	if err := (&source.Informer{Informer: kept, Handler: w.handler, Predicates: w.preds}).Start(ctx, queue); err != nil {
 		return err
 	}
 	w.registration = kept.registration
-	if kept.shared != nil {
-		context.AfterFunc(ctx, func() { kept.shared.remove(kept.handler) })
+	if kept.joined != nil {
+		context.AfterFunc(ctx, func() { w.shared.leave(kept.joined) })
 	}
 	return nil
 }
@@ -153,19 +151,18 @@ func (w *informerWatch) String() string {
 type registrationKeeper struct {
 	cache.Informer
 	shared       *readerEvents
-	handler      toolscache.ResourceEventHandler
+	joined       *readerHandler // the handler's place in shared
 	registration toolscache.ResourceEventHandlerRegistration
 }
 
 func (k *registrationKeeper) AddEventHandlerWithOptions(h toolscache.ResourceEventHandler, o toolscache.HandlerOptions) (toolscache.ResourceEventHandlerRegistration, error) {
-	var reg toolscache.ResourceEventHandlerRegistration
-	var err error
-	if k.shared != nil {
-		reg, err = k.shared.add(k.Informer, h, o)
-	} else {
-		reg, err = k.Informer.AddEventHandlerWithOptions(h, o)
+	if k.shared == nil {
+		reg, err := k.Informer.AddEventHandlerWithOptions(h, o)
+		k.registration = reg
+		return reg, err
 	}
-	k.handler, k.registration = h, reg
+	reg, joined, err := k.shared.join(k.Informer, h, o)
+	k.registration, k.joined = reg, joined
 	return reg, err
 }
 
@@ -177,59 +174,76 @@ func (k *registrationKeeper) AddEventHandlerWithOptions(h toolscache.ResourceEve
 // (16 KB at least) that lives as long as the process, and every change
 // would be handed to each through a channel. The initial list reaches none
 // of them: those watches drop it (notInitialList), so a watch that joins
-// late misses nothing it would have kept.
+// late misses nothing it would have kept. The watches' handlers run one
+// after the other on the informer's one goroutine: each only looks up the
+// readers of the object (an index, or a List of the cache) and enqueues
+// them.
 type readerEvents struct {
 	mu           sync.Mutex
 	registration toolscache.ResourceEventHandlerRegistration
-	handlers     atomic.Pointer[[]toolscache.ResourceEventHandler]
+	handlers     atomic.Pointer[[]*readerHandler]
 }
 
-// readerEventsByInformer holds the readerEvents of each informer.
-var readerEventsByInformer sync.Map
+// readerHandler is one watch's handler in a readerEvents.
+type readerHandler struct {
+	toolscache.ResourceEventHandler
+}
 
-// readerEventsOf is the readerEvents of inf; nil (a handler of its own for
-// each watch) if inf cannot be told apart from another informer.
-func readerEventsOf(inf cache.Informer) *readerEvents {
-	if !reflect.TypeOf(inf).Comparable() {
-		return nil
+// readerEventsByKind is the readerEvents of each kind of source, of one
+// manager (held by its SourceReader).
+type readerEventsByKind struct {
+	mu     sync.Mutex
+	byKind map[reflect.Type]*readerEvents
+}
+
+// of is the readerEvents of obj's kind.
+func (k *readerEventsByKind) of(obj client.Object) *readerEvents {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t := reflect.TypeOf(obj)
+	if k.byKind[t] == nil {
+		if k.byKind == nil {
+			k.byKind = map[reflect.Type]*readerEvents{}
+		}
+		k.byKind[t] = &readerEvents{}
 	}
-	r, _ := readerEventsByInformer.LoadOrStore(inf, &readerEvents{})
-	return r.(*readerEvents)
+	return k.byKind[t]
 }
 
-// add joins h to the handlers, adding r to inf with o the first time. The
+// join adds h to the handlers, adding r to inf with o the first time. The
 // registration returned is r's: it has synced once r has seen the initial
 // list.
-func (r *readerEvents) add(inf cache.Informer, h toolscache.ResourceEventHandler, o toolscache.HandlerOptions) (toolscache.ResourceEventHandlerRegistration, error) {
+func (r *readerEvents) join(inf cache.Informer, h toolscache.ResourceEventHandler, o toolscache.HandlerOptions) (toolscache.ResourceEventHandlerRegistration, *readerHandler, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.registration == nil {
 		reg, err := inf.AddEventHandlerWithOptions(r, o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.registration = reg
 	}
-	var hs []toolscache.ResourceEventHandler
+	joined := &readerHandler{h}
+	var hs []*readerHandler
 	if cur := r.handlers.Load(); cur != nil {
 		hs = slices.Clone(*cur)
 	}
-	hs = append(hs, h)
+	hs = append(hs, joined)
 	r.handlers.Store(&hs)
-	return r.registration, nil
+	return r.registration, joined, nil
 }
 
-// remove takes h out of the handlers (its controller has stopped).
-func (r *readerEvents) remove(h toolscache.ResourceEventHandler) {
+// leave takes a handler out (its controller has stopped).
+func (r *readerEvents) leave(h *readerHandler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cur := r.handlers.Load(); cur != nil {
-		hs := slices.DeleteFunc(slices.Clone(*cur), func(x toolscache.ResourceEventHandler) bool { return x == h })
+		hs := slices.DeleteFunc(slices.Clone(*cur), func(x *readerHandler) bool { return x == h })
 		r.handlers.Store(&hs)
 	}
 }
 
-func (r *readerEvents) each(f func(toolscache.ResourceEventHandler)) {
+func (r *readerEvents) each(f func(*readerHandler)) {
 	if hs := r.handlers.Load(); hs != nil {
 		for _, h := range *hs {
 			f(h)
@@ -239,14 +253,14 @@ func (r *readerEvents) each(f func(toolscache.ResourceEventHandler)) {
 
 func (r *readerEvents) OnAdd(obj any, isInInitialList bool) {
 	if !isInInitialList {
-		r.each(func(h toolscache.ResourceEventHandler) { h.OnAdd(obj, false) })
+		r.each(func(h *readerHandler) { h.OnAdd(obj, false) })
 	}
 }
 
 func (r *readerEvents) OnUpdate(oldObj, newObj any) {
-	r.each(func(h toolscache.ResourceEventHandler) { h.OnUpdate(oldObj, newObj) })
+	r.each(func(h *readerHandler) { h.OnUpdate(oldObj, newObj) })
 }
 
 func (r *readerEvents) OnDelete(obj any) {
-	r.each(func(h toolscache.ResourceEventHandler) { h.OnDelete(obj) })
+	r.each(func(h *readerHandler) { h.OnDelete(obj) })
 }

@@ -179,8 +179,9 @@ func TestReaderWatchesShareOneHandler(t *testing.T) {
 	readers := func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: "reader-of-" + o.GetName()}}}
 	}
+	sources := NewSourceReader(nil, nil, nil)
 	start := func(ctx context.Context) (*informerWatch, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: handler.EnqueueRequestsFromMapFunc(readers), preds: []predicate.Predicate{notInitialList}, shared: true}
+		w := &informerWatch{cache: c, obj: &corev1.Secret{}, handler: handler.EnqueueRequestsFromMapFunc(readers), preds: []predicate.Predicate{notInitialList}, shared: sources.readerEvents(&corev1.Secret{})}
 		q := newWatchQueue()
 		t.Cleanup(q.ShutDown)
 		if err := w.Start(ctx, q); err != nil {
@@ -251,5 +252,17 @@ func TestReaderWatchesShareOneHandler(t *testing.T) {
 	}
 	if n := c.informer.added.Load(); n != 1 {
 		t.Errorf("%d handlers added to the informer, want 1", n)
+	}
+	if sources.readerEvents(&corev1.Secret{}) != sources.readerEvents(&corev1.Secret{}) {
+		t.Error("two watches of Secrets through one SourceReader got different handlers")
+	}
+	if sources.readerEvents(&corev1.ConfigMap{}) == sources.readerEvents(&corev1.Secret{}) {
+		t.Error("ConfigMaps and Secrets share a handler")
+	}
+	if NewSourceReader(nil, nil, nil).readerEvents(&corev1.Secret{}) == sources.readerEvents(&corev1.Secret{}) {
+		t.Error("two SourceReaders (two managers) share a handler")
+	}
+	if (*SourceReader)(nil).readerEvents(&corev1.Secret{}) != nil {
+		t.Error("a nil SourceReader gave a shared handler")
 	}
 }

@@ -80,7 +80,7 @@ func parseManagerFlags(args []string, stderr io.Writer) (*managerFlags, error) {
 	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often the leader renews and a standby tries to acquire the Lease")
 	fs.Float32Var(&f.qps, "kube-api-qps", 1000, "client-side limit of API requests per second (the API server's priority and fairness applies too)")
 	fs.IntVar(&f.burst, "kube-api-burst", 2000, "client-side burst of API requests")
-	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 16, "objects each controller works on at once (at most 4 for expiry and for CA injection into cluster-scoped kinds)")
+	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 16, "objects each controller works on at once (at most 4 for expiry and for CA injection into webhook configurations and APIServices)")
 	fs.DurationVar(&f.reloadWindow, "reload-window", time.Second, "changes of a workload's referenced Secrets and ConfigMaps within this window give one rollout")
 	fs.Float64Var(&f.reloadRate, "reload-rate", 10, "rollouts per second at most, over all workloads (a renewal storm of 1000 Secrets rolls for 100 s instead of at once)")
 	fs.IntVar(&f.reloadBurst, "reload-burst", 20, "rollouts at once before --reload-rate applies")
