@@ -26,8 +26,9 @@ import (
 // objects to write at once: expiry, which writes nothing to the API server
 // (its Events are paced apart), and CA injection into webhook
 // configurations and APIServices, of which a cluster has tens (CRDs can be
-// thousands, all converted by webhooks that share one CA). Every worker is a goroutine from the start, idle or not, and idle
-// stacks still count towards the garbage collector's goal.
+// thousands, all converted by webhooks that share one CA). Every worker is
+// a goroutine from the start, idle or not, and idle stacks still count
+// towards the garbage collector's goal.
 const fewWorkers = 4
 
 // syncPoll is how often a cold start checks whether caches and event
