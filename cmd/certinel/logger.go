@@ -14,11 +14,12 @@ import (
 // writing to w, except that in production mode (the default) it samples
 // nothing. controller-runtime's production logger keeps only the first 100
 // entries with the same message each second and every 100th after: of
-// 1000 "wrote keystores" lines in a burst it kept 109 (TestNewLogger*). certinel logs a line per action or bad input, paced
-// by the changes of the objects, so its log is the whole record; and the
-// sampler's counters alone were 0.45 MB of heap for the life of the
-// process. --zap-devel keeps controller-runtime's development logger,
-// which does not sample either.
+// 1000 "wrote keystores" lines in a burst it kept 109 (TestNewLogger*).
+// certinel logs a line per action or bad input, paced by the changes of
+// the objects, so its log is the whole record; and the sampler's counters
+// alone were 0.45 MB of heap for the life of the process. --zap-devel
+// keeps controller-runtime's development logger, which does not sample
+// either.
 func newLogger(o zap.Options, w io.Writer) logr.Logger {
 	if o.Development {
 		return zap.New(zap.UseFlagOptions(&o), zap.WriteTo(w))
