@@ -300,20 +300,17 @@ func run(o options) (string, error) {
 	fmt.Fprintf(&r, "  quiet %s: %.0f certinel writes, %d Secrets changed (target 0); CPU in the quiet period %.2f s (the cold start's Events are written in it: %d on the API server by its end); RSS %.1f MiB\n",
 		quiet, writesQuiet-writesConverge, changed, cpuSeconds(cert.PID())-cpu, events, rss2)
 
-	settled, err := restartCertinel(ctx, cert, "keystores", n)
+	restart, err := restartCertinel(ctx, cert, "keystores", n)
 	if err != nil {
 		return r.String(), err
 	}
-	time.Sleep(2 * time.Second)
-	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
-	writesRestart, _ := cert.Metric("certinel_writes_total")
 	changed, err = changedSince(ctx, c, rvs)
 	if err != nil {
 		return r.String(), err
 	}
 	rss3, _ := memory(cert.PID())
 	fmt.Fprintf(&r, "  restart: %d Secrets reconciled again in %s, %.0f certinel writes, %d Secrets changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
-		n, settled.Round(time.Millisecond), writesRestart, changed, gets, rss3)
+		n, restart.took.Round(time.Millisecond), restart.writes, changed, restart.gets, rss3)
 	if o.hostile {
 		if err := hostileSources(ctx, c, cert, &r); err != nil {
 			return r.String(), err
@@ -592,18 +589,29 @@ func observeConverged(ctx context.Context, n int, prefix string) (*observer, err
 	})
 }
 
-// restartCertinel stops certinel, starts it again and waits until
-// controller has reconciled n times; it returns how long that took.
-func restartCertinel(ctx context.Context, cert *framework.Certinel, controller string, n int) (time.Duration, error) {
+// restarted is what a restart of certinel measured.
+type restarted struct {
+	took         time.Duration // until controller had reconciled n times
+	gets, writes float64       // the new process's GET requests and writes
+}
+
+// restartCertinel stops certinel, starts it again, waits until controller
+// has reconciled n times, and then 2 s more for any write that would
+// follow.
+func restartCertinel(ctx context.Context, cert *framework.Certinel, controller string, n int) (restarted, error) {
 	cert.Stop()
 	start := time.Now()
 	if err := cert.Start(ctx); err != nil {
-		return 0, err
+		return restarted{}, err
 	}
 	if err := waitReconciled(cert, controller, n, 2*time.Minute); err != nil {
-		return 0, err
+		return restarted{}, err
 	}
-	return time.Since(start), nil
+	r := restarted{took: time.Since(start)}
+	time.Sleep(2 * time.Second)
+	r.gets, _ = cert.Metric("rest_client_requests_total", `method="GET"`)
+	r.writes, _ = cert.Metric("certinel_writes_total")
+	return r, nil
 }
 
 // waitReconciled waits until controller has reconciled n times.

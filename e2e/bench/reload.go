@@ -175,13 +175,10 @@ func reloadScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	if err != nil {
 		return err
 	}
-	settled, err := restartCertinel(ctx, cert, "reload-deployment", n)
+	restart, err := restartCertinel(ctx, cert, "reload-deployment", n)
 	if err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second)
-	gets, _ := cert.Metric("rest_client_requests_total", `method="GET"`)
-	writes, _ := cert.Metric("certinel_writes_total")
 	after, err := templateHashes(ctx, c)
 	if err != nil {
 		return err
@@ -189,6 +186,6 @@ func reloadScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 	changed := countChanged(templates, after)
 	rss, _ = memory(cert.PID())
 	fmt.Fprintf(r, "  restart: %d Deployments reconciled again in %s, %.0f certinel writes, %d pod templates or baselines changed (target 0), %.0f GET requests; RSS %.1f MiB\n",
-		n, settled.Round(time.Millisecond), writes, changed, gets, rss)
+		n, restart.took.Round(time.Millisecond), restart.writes, changed, restart.gets, rss)
 	return nil
 }
