@@ -15,6 +15,7 @@ import (
 
 	"github.com/certinel/certinel/pkg/annotations"
 	"github.com/certinel/certinel/pkg/expiry"
+	"github.com/certinel/certinel/pkg/ownership"
 )
 
 // lastApplied is kubectl's copy of the whole object; for a Secret it holds
@@ -79,7 +80,9 @@ func trimForCache(c annotations.Compat, pairs *PairSources, obj any) (any, error
 	switch o := obj.(type) {
 	case *corev1.Secret:
 		summariseValidity(o)
-		if !annotations.NeedsData(o.Annotations) {
+		if annotations.NeedsData(o.Annotations) {
+			holdOutputs(o)
+		} else {
 			o.StringData = nil
 			// An Ingress's mirror is another namespace's key: never kept.
 			if _, mirror := o.Annotations[annotations.MirrorOf]; !mirror && pairs.Has(o.Namespace, o.Name) && keepOnly(o, pairKeys, maxKeptPair) {
@@ -201,6 +204,65 @@ func summariseValidity(s *corev1.Secret) {
 	setAnnotation(s, validityMark, expiry.Encode(expiry.Read(s.Data, keys...)))
 }
 
+// reloadDigestsMark holds, in the cache only, the reload digests
+// (digestParser) of a Secret whose outputs the cache holds as a record
+// (ownership.Feature.Hold), read before the values went: "*" for the whole
+// Secret and each held key, "key=digest,...". A workload reading the
+// Secret or one of its stores then needs no read from the API server.
+const reloadDigestsMark = "internal.certinel.io/reload-digests"
+
+// holdOutputs makes the cache keep, of the keystores, truststores and
+// certificate descriptions certinel wrote into s, their size and digests
+// instead of their values: at a cold start with a thousand keystores, half
+// the data the cache would hold. Nothing reads these values from the
+// cache: the keystore controller compares digests and fingerprints, reload
+// reads the digests recorded here, and any other reader of a held key reads
+// it from the API server (holdsKeys).
+func holdOutputs(s *corev1.Secret) {
+	owned := ownership.Keystores.Owned(s)
+	if len(owned) == 0 {
+		return
+	}
+	digests := []string{"*=" + reloadDigest(s, "")}
+	for _, k := range owned {
+		if len(s.Data[k]) > 0 {
+			digests = append(digests, k+"="+reloadDigest(s, k))
+		}
+	}
+	if held := ownership.Keystores.Hold(s); len(held) > 0 {
+		setAnnotation(s, reloadDigestsMark, strings.Join(digests, ","))
+	}
+}
+
+// heldDigest returns the reload digest recorded for key ("" for the whole
+// Secret) of a Secret whose outputs the cache holds as a record, if it is
+// one and key is held (or "").
+func heldDigest(s *corev1.Secret, key string) (string, bool) {
+	rec, ok := s.Annotations[reloadDigestsMark]
+	if !ok || isTrimmed(s) {
+		return "", false
+	}
+	if key != "" && !slices.Contains(ownership.Held(s), key) {
+		return "", false // a key held as it is: read it
+	}
+	if key == "" {
+		key = "*"
+	}
+	for _, item := range strings.Split(rec, ",") {
+		if k, d, _ := strings.Cut(item, "="); k == key {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// holdsAllButOutputs reports a cached Secret that holds all its data but
+// the outputs it holds as a record (holdOutputs), with their reload digests.
+func holdsAllButOutputs(o metav1.Object) bool {
+	_, ok := o.GetAnnotations()[reloadDigestsMark]
+	return ok && !isTrimmed(o)
+}
+
 // trimWorkload drops the pod template of a workload that asks certinel for
 // nothing: the cache keeps only what reload needs.
 func trimWorkload(o metav1.Object, t *corev1.PodTemplateSpec) {
@@ -246,6 +308,11 @@ const keptPrefix = "kept:"
 // holdsKeys reports whether the cached o holds every one of keys as the
 // API server does: o is not trimmed, or the cache kept these keys.
 func holdsKeys(o metav1.Object, keys []string) bool {
+	if s, ok := o.(*corev1.Secret); ok {
+		if held := ownership.Held(s); len(held) > 0 && (keys == nil || slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(held, k) })) {
+			return false
+		}
+	}
 	v, trimmed := o.GetAnnotations()[trimmedMark]
 	if !trimmed {
 		return true

@@ -171,10 +171,7 @@ func (r *KeystoreReconciler) reader() *SourceReader {
 func checkSize(out *corev1.Secret, srcName, fp string, data map[string][]byte) error {
 	after := out.DeepCopy()
 	ownership.Keystores.Apply(after, fp, data)
-	size := 0
-	for k, v := range after.Data {
-		size += len(k) + len(v)
-	}
+	size := ownership.Size(after)
 	if size <= corev1.MaxSecretSize {
 		return nil
 	}

@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +27,11 @@ func secretMergePatch(base, s *corev1.Secret) ([]byte, error) {
 		meta["labels"] = d
 	}
 	if d := stringsDiff(base.Annotations, s.Annotations); d != nil {
-		meta["annotations"] = d
+		// The cache's own keys (internalPrefix) never reach the API server.
+		maps.DeleteFunc(d, func(k string, _ any) bool { return strings.HasPrefix(k, internalPrefix) })
+		if len(d) > 0 {
+			meta["annotations"] = d
+		}
 	}
 	if !reflect.DeepEqual(base.OwnerReferences, s.OwnerReferences) {
 		meta["ownerReferences"] = s.OwnerReferences // a list is replaced whole; none is null

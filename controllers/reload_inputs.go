@@ -16,17 +16,30 @@ import (
 // digestParser keeps, of a referenced object, only the reload digest of
 // what ref counts (one key or all), and whether it opted out of reloads.
 func digestParser(ref reload.Ref) parser {
-	return parser{id: "reload:" + ref.Key, parse: func(obj client.Object) sourceValue {
+	return parser{id: "reload:" + ref.Key, readsHeld: true, parse: func(obj client.Object) sourceValue {
 		ignored, _ := reload.Ignored(obj.GetAnnotations())
 		var data map[string][]byte
 		switch o := obj.(type) {
 		case *corev1.Secret:
+			if d, ok := heldDigest(o, ref.Key); ok {
+				return sourceValue{ignored: ignored, digest: d}
+			}
 			data = o.Data
 		case *corev1.ConfigMap:
 			data = reload.ConfigMapData(o)
 		}
-		return sourceValue{ignored: ignored, digest: reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })}
+		return sourceValue{ignored: ignored, digest: reloadHash(ref, data)}
 	}}
+}
+
+// reloadDigest is the reload digest of s, or of its key (when not "").
+func reloadDigest(s *corev1.Secret, key string) string {
+	return reloadHash(reload.Ref{Kind: annotations.SecretSource, Name: s.Name, Key: key}, s.Data)
+}
+
+// reloadHash is the reload digest of ref, whose object has data.
+func reloadHash(ref reload.Ref, data map[string][]byte) string {
+	return reload.Hash([]reload.Ref{ref}, func(reload.Ref) (map[string][]byte, bool) { return data, true })
 }
 
 // keystoresPending reports a Secret that asks for keystores whose stores

@@ -121,6 +121,10 @@ type parser struct {
 	// object that the cache trimmed is read from the API server unless
 	// the cache kept these keys (holdsKeys).
 	keys []string
+	// readsHeld is set when parse reads what the cache recorded of the
+	// outputs it holds as a record (heldDigest), not their values: such a
+	// Secret is then not read from the API server.
+	readsHeld bool
 }
 
 // one parses the one data key with parse; a missing key is missing.
@@ -354,7 +358,7 @@ func (rd *sourceReads) read(ctx context.Context, ref annotations.SourceRef, acce
 	if v, ok := r.lookup(k, rv, p.id); ok {
 		return v, nil
 	}
-	if !holdsKeys(obj, p.keys) {
+	if !holdsKeys(obj, p.keys) && !(p.readsHeld && holdsAllButOutputs(obj)) {
 		// "Not older than the cached version": the API server answers from
 		// its watch cache instead of a quorum read of etcd, which at a cold
 		// start of a thousand readers is most of the cost of a read.

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,7 +86,7 @@ func (f Feature) Owned(s *corev1.Secret) []string {
 func (f Feature) Replaced(s *corev1.Secret) []string {
 	var out []string
 	for _, e := range entries(s) {
-		if v, ok := s.Data[e.key]; ok && e.digest != "" && slices.Contains(f.Keys, e.key) && Digest(v) != e.digest {
+		if d, ok := digestOf(s, e.key); ok && e.digest != "" && slices.Contains(f.Keys, e.key) && d != e.digest {
 			out = append(out, e.key)
 		}
 	}
@@ -172,4 +173,99 @@ func setOrDelete(m map[string]string, k, v string) {
 	} else {
 		m[k] = v
 	}
+}
+
+// HeldAnnotation marks, in certinel's cache only, a Secret whose outputs
+// the cache holds as their size and digest instead of their value (Hold):
+// "key=size:digest,..." in the order of the keys. Its prefix is the cache's
+// own: the cache drops every such key a user wrote, and certinel never
+// writes one to the API server.
+const HeldAnnotation = "internal.certinel.io/outputs-held"
+
+// Hold empties the value of every output of f that s holds and certinel
+// owns, and records its size and digest in HeldAnnotation, so that a cache
+// keeps a few bytes of each store it wrote instead of the store: Replaced,
+// Conflicts, UpToDate, Apply and Size read the record for a value that is
+// empty. It returns the keys it held, in order. The keys of other
+// features, the user's keys and values written by others stay as they are.
+func (f Feature) Hold(s *corev1.Secret) []string {
+	var held, record []string
+	for _, k := range f.Owned(s) {
+		v, ok := s.Data[k]
+		if !ok || len(v) == 0 {
+			continue
+		}
+		held = append(held, k)
+		record = append(record, k+"="+strconv.Itoa(len(v))+":"+Digest(v))
+		s.Data[k] = []byte{}
+	}
+	if len(held) > 0 {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[HeldAnnotation] = strings.Join(record, ",")
+	}
+	return held
+}
+
+// Held returns the keys of s whose values are held as a record (Hold) and
+// not as they are: those recorded whose value is empty.
+func Held(s *corev1.Secret) []string {
+	var out []string
+	for k := range heldRecord(s) {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// heldValue is what Hold recorded of one value.
+type heldValue struct {
+	size   int
+	digest string
+}
+
+// heldRecord returns the values of s held as a record: those in
+// HeldAnnotation whose value in s is empty (a value written since is read
+// as it is).
+func heldRecord(s *corev1.Secret) map[string]heldValue {
+	rec, ok := s.Annotations[HeldAnnotation]
+	if !ok {
+		return nil
+	}
+	out := map[string]heldValue{}
+	for _, item := range strings.Split(rec, ",") {
+		k, v, _ := strings.Cut(item, "=")
+		size, digest, _ := strings.Cut(v, ":")
+		n, err := strconv.Atoi(size)
+		if cur, ok := s.Data[k]; err != nil || !ok || len(cur) > 0 {
+			continue
+		}
+		out[k] = heldValue{n, digest}
+	}
+	return out
+}
+
+// digestOf returns the Digest of the value of s under key, held or not, and
+// whether s has the key.
+func digestOf(s *corev1.Secret, key string) (string, bool) {
+	v, ok := s.Data[key]
+	if !ok {
+		return "", false
+	}
+	if h, held := heldRecord(s)[key]; held {
+		return h.digest, true
+	}
+	return Digest(v), true
+}
+
+// Size is the size of the data of s as the API server counts it (keys and
+// values), held values at the size they have there.
+func Size(s *corev1.Secret) int {
+	held := heldRecord(s)
+	n := 0
+	for k, v := range s.Data {
+		n += len(k) + len(v) + held[k].size
+	}
+	return n
 }
