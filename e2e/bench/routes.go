@@ -140,7 +140,7 @@ func routesScenario(ctx context.Context, c client.Client, bin, kubeconfig, logDi
 		}
 		<-profileDone
 		return run, nil
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func injectScenario(ctx context.Context, c client.Client, cert *framework.Certin
 			return c.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name(i)}})
 		})
 		return run, err
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
