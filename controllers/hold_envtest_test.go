@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -32,21 +31,7 @@ func TestEnvHeldOutputs(t *testing.T) {
 
 	waitLeaf := func(want *testTLS) {
 		t.Helper()
-		testutil.Eventually(t, converge, func() string {
-			sec := s.getSecret(t, ns, srcName)
-			ks, err := loadJKSStore(sec.Data[annotations.KeystoreJKSKey], "changeit")
-			if err != nil {
-				return "keystore.jks: " + err.Error()
-			}
-			entry, err := ks.GetPrivateKeyEntry("certificate", []byte("changeit"))
-			if err != nil {
-				return err.Error()
-			}
-			if !bytes.Equal(entry.CertificateChain[0].Content, want.leaf.Raw) {
-				return "keystore.jks holds another certificate"
-			}
-			return ""
-		})
+		testutil.Eventually(t, converge, func() string { return keystoreLeafDiffers(s.getSecret(t, ns, srcName), want) })
 	}
 	waitLeaf(tls)
 	// The cache catches up with the write: its copy holds the stores as a record.

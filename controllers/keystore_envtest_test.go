@@ -162,25 +162,7 @@ func TestEnvPatchDoesNotClobberConcurrentChange(t *testing.T) {
 	case <-time.After(converge):
 		t.Fatal("certinel never patched the Secret")
 	}
-	testutil.Eventually(t, converge, func() string {
-		sec := s.getSecret(t, ns, srcName)
-		data, ok := sec.Data[annotations.KeystoreJKSKey]
-		if !ok {
-			return "no keystore.jks yet"
-		}
-		ks, err := loadJKSStore(data, "changeit")
-		if err != nil {
-			return err.Error()
-		}
-		entry, err := ks.GetPrivateKeyEntry("certificate", []byte("changeit"))
-		if err != nil {
-			return err.Error()
-		}
-		if !bytes.Equal(entry.CertificateChain[0].Content, renewed.leaf.Raw) {
-			return "keystore.jks holds the certificate from before the concurrent change"
-		}
-		return ""
-	})
+	testutil.Eventually(t, converge, func() string { return keystoreLeafDiffers(s.getSecret(t, ns, srcName), renewed) })
 	sec := s.getSecret(t, ns, srcName)
 	if string(sec.Data["user.conf"]) != "added concurrently" {
 		t.Fatalf("the concurrent user change was lost: data keys %v", dataKeys(sec))
@@ -191,6 +173,27 @@ func TestEnvPatchDoesNotClobberConcurrentChange(t *testing.T) {
 	if n := s.hooks.conflictCount(key); n < 1 {
 		t.Fatalf("certinel's patch after the concurrent write got %d conflicts, want at least 1 (no optimistic lock?)", n)
 	}
+}
+
+// keystoreLeafDiffers says why keystore.jks of s (password changeit, alias
+// certificate) does not hold the certificate of want, or "" when it does.
+func keystoreLeafDiffers(s *corev1.Secret, want *testTLS) string {
+	data, ok := s.Data[annotations.KeystoreJKSKey]
+	if !ok {
+		return "no keystore.jks yet"
+	}
+	ks, err := loadJKSStore(data, "changeit")
+	if err != nil {
+		return "keystore.jks: " + err.Error()
+	}
+	entry, err := ks.GetPrivateKeyEntry("certificate", []byte("changeit"))
+	if err != nil {
+		return err.Error()
+	}
+	if !bytes.Equal(entry.CertificateChain[0].Content, want.leaf.Raw) {
+		return "keystore.jks holds another certificate"
+	}
+	return ""
 }
 
 // A target deleted by somebody is recreated: a target's events map to its
