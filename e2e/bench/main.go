@@ -54,6 +54,7 @@ func main() {
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "keystores and routes scenarios: write a CPU profile of certinel's first 5 s (its cold start) to this file")
 	flag.StringVar(&serverProfile, "serverprofile", "", "keystores and routes scenarios: write a CPU profile of kube-apiserver during certinel's first 5 s to this file")
 	flag.StringVar(&heapProfile, "heapprofile", "", "keystores and routes scenarios: write a heap profile of certinel at convergence to this file")
+	flag.StringVar(&restartBinary, "restart-binary", "", "keystores and reload scenarios: restart certinel with this binary instead of the same one, to show what an upgrade writes (nothing, as a restart)")
 	flag.Parse()
 	extraFlags = strings.Fields(*certinelFlags)
 	if cpuProfile != "" || heapProfile != "" {
@@ -73,7 +74,7 @@ func main() {
 }
 
 // cpuProfile and heapProfile are where -cpuprofile and -heapprofile write.
-var cpuProfile, heapProfile, serverProfile string
+var cpuProfile, heapProfile, serverProfile, restartBinary string
 
 // serverConfig reaches the API server the bench started (set in run).
 var serverConfig *rest.Config
@@ -655,11 +656,16 @@ type restarted struct {
 	gets, writes float64       // the new process's GET requests and writes
 }
 
-// restartCertinel stops certinel, starts it again, waits until controller
+// restartCertinel stops certinel, starts it again (with -restart-binary
+// when given), waits until controller
 // has reconciled n times, and then 2 s more for any write that would
 // follow.
 func restartCertinel(ctx context.Context, cert *framework.Certinel, controller string, n int) (restarted, error) {
 	cert.Stop()
+	if restartBinary != "" {
+		defer func(b string) { cert.Binary = b }(cert.Binary) // later starts are the scenario's again
+		cert.Binary = restartBinary
+	}
 	start := time.Now()
 	if err := cert.Start(ctx); err != nil {
 		return restarted{}, err
