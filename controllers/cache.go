@@ -3,6 +3,7 @@ package controllers
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -219,19 +220,17 @@ const reloadDigestsMark = "internal.certinel.io/reload-digests"
 // reads the digests recorded here, and any other reader of a held key reads
 // it from the API server (holdsKeys).
 func holdOutputs(s *corev1.Secret) {
-	owned := ownership.Keystores.Owned(s)
-	if len(owned) == 0 {
+	held := ownership.Keystores.Hold(s)
+	if len(held) == 0 {
 		return
 	}
-	digests := []string{"*=" + reloadDigest(s, "")}
-	for _, k := range owned {
-		if len(s.Data[k]) > 0 {
-			digests = append(digests, k+"="+reloadDigest(s, k))
-		}
+	whole := maps.Clone(s.Data)
+	maps.Copy(whole, held) // the Secret as it was
+	digests := []string{"*=" + reloadDigest(s.Name, "", whole)}
+	for _, k := range slices.Sorted(maps.Keys(held)) {
+		digests = append(digests, k+"="+reloadDigest(s.Name, k, held))
 	}
-	if held := ownership.Keystores.Hold(s); len(held) > 0 {
-		setAnnotation(s, reloadDigestsMark, strings.Join(digests, ","))
-	}
+	setAnnotation(s, reloadDigestsMark, strings.Join(digests, ","))
 }
 
 // heldDigest returns the reload digest recorded for key ("" for the whole

@@ -108,7 +108,7 @@ func TestHeldRecordCannotBeForged(t *testing.T) {
 		t.Fatalf("forged record kept: %v", cached.Annotations)
 	}
 	p := digestParser(reload.Ref{Kind: annotations.SecretSource, Name: srcName})
-	if d := p.parse(cached).digest; d == "forged" || d != reloadDigest(s, "") {
+	if d := p.parse(cached).digest; d == "forged" || d != reloadDigest(s.Name, "", s.Data) {
 		t.Fatalf("reload digest %s, want the digest of the data", d)
 	}
 }

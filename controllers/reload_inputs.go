@@ -32,9 +32,10 @@ func digestParser(ref reload.Ref) parser {
 	}}
 }
 
-// reloadDigest is the reload digest of s, or of its key (when not "").
-func reloadDigest(s *corev1.Secret, key string) string {
-	return reloadHash(reload.Ref{Kind: annotations.SecretSource, Name: s.Name, Key: key}, s.Data)
+// reloadDigest is the reload digest of the Secret name with data, or of
+// its key (when not "").
+func reloadDigest(name, key string, data map[string][]byte) string {
+	return reloadHash(reload.Ref{Kind: annotations.SecretSource, Name: name, Key: key}, data)
 }
 
 // reloadHash is the reload digest of ref, whose object has data.

@@ -1,6 +1,7 @@
 package ownership
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -49,8 +50,14 @@ func TestHoldAnswersAsTheValues(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			whole := secret(cloneAnn(tc.ann), cloneData(tc.data))
 			held := secret(cloneAnn(tc.ann), cloneData(tc.data))
-			if got := Keystores.Hold(held); !slices.Equal(got, tc.wantHeld) {
+			values := Keystores.Hold(held)
+			if got := slices.Sorted(maps.Keys(values)); !slices.Equal(got, tc.wantHeld) {
 				t.Fatalf("Hold = %q, want %q", got, tc.wantHeld)
+			}
+			for k, v := range values {
+				if string(v) != string(tc.data[k]) {
+					t.Errorf("Hold returned %s = %q, want the value it let go, %q", k, v, tc.data[k])
+				}
 			}
 			if got := Held(held); !slices.Equal(got, tc.wantHeld) {
 				t.Errorf("Held = %q, want %q", got, tc.wantHeld)

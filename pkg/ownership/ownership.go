@@ -186,16 +186,21 @@ const HeldAnnotation = "internal.certinel.io/outputs-held"
 // owns, and records its size and digest in HeldAnnotation, so that a cache
 // keeps a few bytes of each store it wrote instead of the store: Replaced,
 // Conflicts, UpToDate, Apply and Size read the record for a value that is
-// empty. It returns the keys it held, in order. The keys of other
-// features, the user's keys and values written by others stay as they are.
-func (f Feature) Hold(s *corev1.Secret) []string {
-	var held, record []string
+// empty. It returns the values it let go, by key, so that the caller can
+// record more of them. The keys of other features and keys certinel does
+// not own stay as they are.
+func (f Feature) Hold(s *corev1.Secret) map[string][]byte {
+	var held map[string][]byte
+	var record []string
 	for _, k := range f.Owned(s) {
 		v, ok := s.Data[k]
 		if !ok || len(v) == 0 {
 			continue
 		}
-		held = append(held, k)
+		if held == nil {
+			held = map[string][]byte{}
+		}
+		held[k] = v
 		record = append(record, k+"="+strconv.Itoa(len(v))+":"+Digest(v))
 		s.Data[k] = []byte{}
 	}
