@@ -73,7 +73,8 @@ func main() {
 	}
 }
 
-// cpuProfile and heapProfile are where -cpuprofile and -heapprofile write.
+// cpuProfile, heapProfile and serverProfile are where -cpuprofile,
+// -heapprofile and -serverprofile write; restartBinary is -restart-binary.
 var cpuProfile, heapProfile, serverProfile, restartBinary string
 
 // serverConfig reaches the API server the bench started (set in run).
@@ -657,9 +658,8 @@ type restarted struct {
 }
 
 // restartCertinel stops certinel, starts it again (with -restart-binary
-// when given), waits until controller
-// has reconciled n times, and then 2 s more for any write that would
-// follow.
+// when given), waits until controller has reconciled n times, and then
+// 2 s more for any write that would follow.
 func restartCertinel(ctx context.Context, cert *framework.Certinel, controller string, n int) (restarted, error) {
 	cert.Stop()
 	if restartBinary != "" {
