@@ -47,8 +47,12 @@ type expiryState struct {
 
 // Reconcile exports one Secret's series and tells what is due.
 func (r *ExpiryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// A shallow copy of the cached Secret, whose maps are the cache's:
+	// expiry only reads it, and a deep copy of every monitored Secret,
+	// data and all, was 5% of what a cold start with 1000 Secrets
+	// allocated.
 	var s corev1.Secret
-	if err := r.Client.Get(ctx, req.NamespacedName, &s); err != nil {
+	if err := r.Client.Get(ctx, req.NamespacedName, &s, client.UnsafeDisableDeepCopy); err != nil {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
