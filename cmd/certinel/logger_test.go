@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
@@ -79,5 +82,102 @@ func TestNewLoggerFollowsTheZapFlags(t *testing.T) {
 	info("wrote keystores", 200)
 	if n := len(lines(buf)); n != 200 {
 		t.Errorf("--zap-devel wrote %d of 200 lines", n)
+	}
+}
+
+// logBoth runs the same calls on newLogger's logger for the --zap-* flags
+// args, once as it is and once behind deferValues, and returns each one's
+// lines. Both run from the same lines of exercise: callers and stack
+// traces compare.
+func logBoth(t *testing.T, exercise func(logr.Logger), args ...string) (eager, deferred []string) {
+	t.Helper()
+	var o zap.Options
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	o.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	var out [2][]string
+	for i, wrap := range []func(logr.Logger) logr.Logger{func(l logr.Logger) logr.Logger { return l }, deferValues} {
+		var buf bytes.Buffer
+		exercise(wrap(newLogger(o, &buf)))
+		out[i] = lines(&buf)
+	}
+	return out[0], out[1]
+}
+
+func TestDeferredValuesWriteTheSameLines(t *testing.T) {
+	exercise := func(l logr.Logger) {
+		l = l.WithName("controller").WithValues("controller", "keystores", "namespace", "ns").WithName("keystores")
+		r := l.WithValues("reconcileID", "6f1c")
+		r.Info("wrote keystores", "keys", []string{"keystore.jks"})
+		r.V(1).Info("up to date")
+		r.V(5).Info("not written at the default level")
+		r.Error(errors.New("boom"), "reconcile failed", "attempt", 2)
+		l.WithCallDepth(0).Info("no reconcileID")
+	}
+	for _, args := range [][]string{nil, {"--zap-log-level=debug"}, {"--zap-encoder=console"}, {"--zap-devel"}} {
+		eager, deferred := logBoth(t, exercise, args...)
+		if len(eager) < 3 || len(eager) != len(deferred) {
+			t.Fatalf("%v: %d lines behind deferValues, %d without:\n%s\n%s", args, len(deferred), len(eager), strings.Join(deferred, "\n"), strings.Join(eager, "\n"))
+		}
+		for i := range eager {
+			if want, got := withoutTime(t, eager[i]), withoutTime(t, deferred[i]); got != want {
+				t.Errorf("%v line %d:\n got %s\nwant %s", args, i, got, want)
+			}
+		}
+	}
+}
+
+// withoutTime is a log line without its time, as JSON with sorted keys
+// when it is JSON (deferred values come after a numeric "v", not before).
+func withoutTime(t *testing.T, line string) string {
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(line), &entry); err != nil {
+		_, rest, _ := strings.Cut(line, "\t") // console: the time, then a tab
+		return rest
+	}
+	delete(entry, "ts")
+	b, err := json.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDeferredValuesAreEachLoggersOwn(t *testing.T) {
+	var buf bytes.Buffer
+	base := deferValues(newLogger(zap.Options{}, &buf)).WithValues("a", 1)
+	kv := []any{"k", "before"}
+	reused := base.WithValues(kv...)
+	kv[1] = "after"
+	base.WithValues("b", 2).Info("one")
+	base.WithValues("c", 3).Info("two")
+	reused.Info("three")
+	want := []string{`"a":1,"b":2}`, `"a":1,"c":3}`, `"a":1,"k":"before"}`}
+	for i, line := range lines(&buf) {
+		if !strings.HasSuffix(line, want[i]) {
+			t.Errorf("line %d: %s, want it to end in %s", i, line, want[i])
+		}
+	}
+}
+
+// TestDeferredValuesAllocateLess compares the bytes a logger with
+// controller-runtime's per-reconcile values costs when nothing is logged.
+func TestDeferredValuesAllocateLess(t *testing.T) {
+	perLogger := func(l logr.Logger) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 1000 {
+			l.WithValues("controller", "keystores", "namespace", "ns", "name", "app-tls").WithValues("reconcileID", "6f1c").V(1).Info("not written")
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / 1000
+	}
+	eager := perLogger(newLogger(zap.Options{}, io.Discard))
+	deferred := perLogger(deferValues(newLogger(zap.Options{}, io.Discard)))
+	t.Logf("bytes allocated per logger: %d with zap's WithValues, %d with deferred values", eager, deferred)
+	if deferred*4 > eager {
+		t.Errorf("deferred values allocate %d bytes per logger, zap's WithValues %d: want at most a quarter", deferred, eager)
 	}
 }

@@ -145,7 +145,7 @@ func runManager(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "certinel:", err)
 		return 2
 	}
-	ctrl.SetLogger(newLogger(f.zap, stderr))
+	ctrl.SetLogger(deferValues(newLogger(f.zap, stderr)))
 	log := ctrl.Log.WithName("setup")
 	goruntime.MemProfileRate = heapSampleRate(f.pprofAddr, os.Getenv, goruntime.MemProfileRate)
 	if p := gcPercent(os.Getenv); p > 0 {
