@@ -169,7 +169,7 @@ func (r *KeystoreReconciler) reader() *SourceReader {
 // be, naming the sizes and the ways out, instead of a write that the API
 // server refuses and a retry that never ends.
 func checkSize(out *corev1.Secret, srcName, fp string, data map[string][]byte) error {
-	after := out.DeepCopy()
+	after := patchBase(out) // all that Apply and Size read
 	ownership.Keystores.Apply(after, fp, data)
 	size := ownership.Size(after)
 	if size <= corev1.MaxSecretSize {
@@ -271,7 +271,7 @@ func (r *KeystoreReconciler) write(ctx context.Context, out *corev1.Secret, fp s
 		ownership.Keystores.Apply(out, fp, data)
 		return r.account(out, "create", released, r.Client.Create(ctx, out))
 	}
-	base := out.DeepCopy()
+	base := patchBase(out)
 	ownership.Keystores.Apply(out, fp, data)
 	return r.account(out, "patch", released, patchSecret(ctx, r.Client, out, base))
 }
@@ -312,7 +312,7 @@ func (r *KeystoreReconciler) removeStale(ctx context.Context, src *corev1.Secret
 			continue
 		}
 		released := ownership.Keystores.Replaced(t)
-		base := t.DeepCopy()
+		base := patchBase(t)
 		ownership.Keystores.Apply(t, "", nil)
 		// Only a Secret certinel created (its label) is deleted when empty,
 		// or released from its source; any other keeps all but the outputs.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,26 @@ func secretMergePatch(base, s *corev1.Secret) ([]byte, error) {
 		patch["data"] = d
 	}
 	return json.Marshal(patch)
+}
+
+// patchBase copies of s what secretMergePatch compares, for a base to
+// change s from: the maps and the owner references are copies, the data
+// values are shared (a write replaces a value, it never changes one). A
+// deep copy of a Secret with a thousand keystores' worth of inputs was, at
+// a cold start, 3% of all that certinel allocated, twice per keystore.
+func patchBase(s *corev1.Secret) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:       s.Namespace,
+			Name:            s.Name,
+			ResourceVersion: s.ResourceVersion,
+			Labels:          maps.Clone(s.Labels),
+			Annotations:     maps.Clone(s.Annotations),
+			OwnerReferences: slices.Clone(s.OwnerReferences),
+		},
+		Type: s.Type,
+		Data: maps.Clone(s.Data),
+	}
 }
 
 // stringsDiff is the merge patch of a string map from base to m.

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -14,7 +15,9 @@ import (
 
 // TestSecretPatch: applied to the Secret it was made from, secretMergePatch
 // gives the same Secret as controller-runtime's merge patch with an
-// optimistic lock, and it locks on the same resourceVersion.
+// optimistic lock, and it locks on the same resourceVersion; and so it does
+// from a patchBase taken before the change, as the keystore controller
+// makes it.
 func TestSecretPatch(t *testing.T) {
 	base := func() *corev1.Secret {
 		return &corev1.Secret{
@@ -41,6 +44,9 @@ func TestSecretPatch(t *testing.T) {
 		"label added":         func(s *corev1.Secret) { s.Labels["app.kubernetes.io/managed-by"] = "certinel" },
 		"owner removed":       func(s *corev1.Secret) { s.OwnerReferences = s.OwnerReferences[1:] },
 		"owners removed":      func(s *corev1.Secret) { s.OwnerReferences = nil },
+		"owner removed in place": func(s *corev1.Secret) {
+			s.OwnerReferences = slices.DeleteFunc(s.OwnerReferences, func(r metav1.OwnerReference) bool { return r.UID == "u1" })
+		},
 		"keys with json characters": func(s *corev1.Secret) {
 			s.Annotations[`a"b\c`] = "</script>\u2028"
 			s.Data[`k"ey`] = []byte{0xff}
@@ -60,6 +66,16 @@ func TestSecretPatch(t *testing.T) {
 			}
 			if a, b := applyPatch(t, base(), reference), applyPatch(t, base(), ours); !equality.Semantic.DeepEqual(a, b) {
 				t.Errorf("patched Secrets differ:\nmerge from: %+v\nsecretMergePatch: %+v\n(patches %s and %s)", a, b, reference, ours)
+			}
+			changed := base()
+			pb := patchBase(changed)
+			change(changed)
+			fromBase, err := secretMergePatch(pb, changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := applyPatch(t, base(), reference), applyPatch(t, base(), fromBase); !equality.Semantic.DeepEqual(a, b) {
+				t.Errorf("patched Secrets differ:\nmerge from: %+v\nfrom patchBase: %+v\n(patches %s and %s)", a, b, reference, fromBase)
 			}
 			var p struct {
 				Metadata struct {
