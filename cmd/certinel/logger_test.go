@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
-// loggerFor is newLogger for the --zap-* flags args, writing to a buffer.
-func loggerFor(t *testing.T, args ...string) (*bytes.Buffer, func(msg string, n int), func(err error, msg string)) {
+// zapOptions are the options of the --zap-* flags args.
+func zapOptions(t *testing.T, args ...string) zap.Options {
 	t.Helper()
 	var o zap.Options
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
@@ -24,8 +24,14 @@ func loggerFor(t *testing.T, args ...string) (*bytes.Buffer, func(msg string, n 
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
+	return o
+}
+
+// loggerFor is newLogger for the --zap-* flags args, writing to a buffer.
+func loggerFor(t *testing.T, args ...string) (*bytes.Buffer, func(msg string, n int), func(err error, msg string)) {
+	t.Helper()
 	var buf bytes.Buffer
-	log := newLogger(o, &buf).WithName("keystore")
+	log := newLogger(zapOptions(t, args...), &buf).WithName("keystore")
 	info := func(msg string, n int) {
 		for i := range n {
 			log.Info(msg, "secret", "ns/app-tls", "i", i)
@@ -91,12 +97,7 @@ func TestNewLoggerFollowsTheZapFlags(t *testing.T) {
 // traces compare.
 func logBoth(t *testing.T, exercise func(logr.Logger), args ...string) (eager, deferred []string) {
 	t.Helper()
-	var o zap.Options
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	o.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
+	o := zapOptions(t, args...)
 	var out [2][]string
 	for i, wrap := range []func(logr.Logger) logr.Logger{func(l logr.Logger) logr.Logger { return l }, deferValues} {
 		var buf bytes.Buffer
