@@ -23,6 +23,9 @@ import (
 // Request is everything a set of stores is built from.
 type Request struct {
 	KeyPair *pki.KeyPair
+	// KeyDER is KeyPair.Key in PKCS#8, when the caller has it already
+	// (NewPlan's fingerprint covers it); Build encodes the key otherwise.
+	KeyDER []byte
 	// CAs are the truststore's certificates; they are de-duplicated and
 	// sorted, so their order does not matter.
 	CAs      []*x509.Certificate
@@ -81,9 +84,12 @@ func keystoreJKS(r Request) ([]byte, error) {
 	for i, c := range r.KeyPair.Chain {
 		chain[i] = jks.Certificate{Type: "X509", Content: c.Raw}
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(r.KeyPair.Key)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: encode private key: %w", err)
+	der := r.KeyDER
+	if der == nil {
+		var err error
+		if der, err = x509.MarshalPKCS8PrivateKey(r.KeyPair.Key); err != nil {
+			return nil, fmt.Errorf("keystore: encode private key: %w", err)
+		}
 	}
 	entry := jks.PrivateKeyEntry{
 		CreationTime:     creationTime(r.KeyPair.Leaf()),

@@ -36,6 +36,7 @@ type Plan struct {
 
 	spec     annotations.KeystoreSpec
 	keyPair  *pki.KeyPair        // nil when no keystore is asked for
+	keyDER   []byte              // keyPair.Key in PKCS#8, for the fingerprint and JKS
 	chain    []*x509.Certificate // tls.crt, leaf first
 	caCerts  []*x509.Certificate // ca.crt, in order
 	trusted  []*x509.Certificate // ca.crt and sources, unique and sorted
@@ -57,6 +58,9 @@ func NewPlan(in Inputs) (*Plan, error) {
 			return nil, badinput.Prefix(err, "tls.crt/tls.key: ")
 		}
 		p.chain = p.keyPair.Chain
+		// Encoded once: the fingerprint covers it and JKS stores it. An
+		// error here is Build's to report.
+		p.keyDER, _ = x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
 	} else if p.chain, err = pki.ParseChain(in.TLSCert); err != nil {
 		// cert-info alone needs no private key
 		return nil, badinput.Prefix(err, "tls.crt: ")
@@ -108,8 +112,7 @@ func (p *Plan) fingerprint() string {
 		if p.spec.TrustAliases != annotations.AliasStable { // the default leaves former fingerprints as they were
 			parts = append(parts, []byte("aliases:"+p.spec.TrustAliases))
 		}
-		keyDER, _ := x509.MarshalPKCS8PrivateKey(p.keyPair.Key)
-		parts = append(parts, []byte("key"), keyDER)
+		parts = append(parts, []byte("key"), p.keyDER)
 	}
 	for _, f := range p.spec.Formats {
 		parts = append(parts, []byte("format:"+f))
@@ -137,7 +140,7 @@ func (p *Plan) fingerprint() string {
 // the fingerprint differs from the one recorded on the output Secret.
 func (p *Plan) Render() (map[string][]byte, error) {
 	out := make(map[string][]byte, len(p.Keys))
-	req := Request{KeyPair: p.keyPair, CAs: p.trusted, Password: p.password, Alias: p.spec.Alias, Profile: p.spec.Profile, TrustAliases: p.spec.TrustAliases}
+	req := Request{KeyPair: p.keyPair, KeyDER: p.keyDER, CAs: p.trusted, Password: p.password, Alias: p.spec.Alias, Profile: p.spec.Profile, TrustAliases: p.spec.TrustAliases}
 	for _, f := range p.spec.Formats {
 		stores, err := Build(f, req)
 		if err != nil {

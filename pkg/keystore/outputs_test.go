@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -234,6 +235,9 @@ func TestRender(t *testing.T) {
 				if len(entry.CertificateChain) != 3 || !bytes.Equal(entry.CertificateChain[0].Content, c.Leaf.Cert.Raw) ||
 					!bytes.Equal(entry.CertificateChain[2].Content, c.Root.Cert.Raw) {
 					t.Error("JKS chain is not leaf, intermediate, root")
+				}
+				if key, err := x509.ParsePKCS8PrivateKey(entry.PrivateKey); err != nil || !key.(interface{ Equal(crypto.PrivateKey) bool }).Equal(f.kp.Key) {
+					t.Errorf("the JKS key is not tls.key (%v)", err)
 				}
 				checkJKSTruststore(t, loadJKS(t, out["truststore.jks"], "changeit"), trusted)
 				checkPKCS12Keystore(t, out["keystore.p12"], "changeit", "tomcat", f.kp)
