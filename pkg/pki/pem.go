@@ -1,6 +1,7 @@
 // Package pki parses and validates the PEM data of TLS Secrets: certificate
 // chains, private keys in every form issuers write them, and key pairs.
-// It has no client and no side effects.
+// It has no client and no side effects; its one state is a bounded memo of
+// parsed CA certificates (sharedCAs).
 package pki
 
 import (
@@ -79,7 +80,7 @@ func parseCertificates(data []byte, limit certLimit) ([]*x509.Certificate, error
 	}
 	certs := make([]*x509.Certificate, len(ders))
 	for i, der := range ders {
-		if certs[i], err = x509.ParseCertificate(der); err != nil {
+		if certs[i], err = sharedCAs.parse(der); err != nil {
 			return nil, badinput.Errorf(badinput.MalformedPEM, "certificate %d is not valid X.509: %v", i+1, err)
 		}
 	}
