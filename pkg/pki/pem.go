@@ -1,7 +1,6 @@
 // Package pki parses and validates the PEM data of TLS Secrets: certificate
 // chains, private keys in every form issuers write them, and key pairs.
-// It has no client and no side effects; its one state is a bounded memo of
-// parsed CA certificates (sharedCAs).
+// It has no client and no side effects.
 package pki
 
 import (
@@ -80,7 +79,7 @@ func parseCertificates(data []byte, limit certLimit) ([]*x509.Certificate, error
 	}
 	certs := make([]*x509.Certificate, len(ders))
 	for i, der := range ders {
-		if certs[i], err = sharedCAs.parse(der); err != nil {
+		if certs[i], err = x509.ParseCertificate(der); err != nil {
 			return nil, badinput.Errorf(badinput.MalformedPEM, "certificate %d is not valid X.509: %v", i+1, err)
 		}
 	}
