@@ -120,14 +120,14 @@ func TestHeldRecordOnlyForEmptyValues(t *testing.T) {
 	if got := Held(s); len(got) != 0 {
 		t.Errorf("Held = %q, want none", got)
 	}
-	if d, _ := digestOf(s, "keystore.jks"); d != Digest([]byte("new")) {
+	if d, _ := digestOf(s, heldRecord(s), "keystore.jks"); d != Digest([]byte("new")) {
 		t.Errorf("digest of a value written since the record: %s, want the value's", d)
 	}
 	s.Data["keystore.jks"] = []byte{}
 	if got := Held(s); !slices.Equal(got, []string{"keystore.jks"}) {
 		t.Errorf("Held = %q, want keystore.jks", got)
 	}
-	if d, _ := digestOf(s, "keystore.jks"); d != Digest([]byte("old")) {
+	if d, _ := digestOf(s, heldRecord(s), "keystore.jks"); d != Digest([]byte("old")) {
 		t.Errorf("digest of a held value: %s, want the recorded one", d)
 	}
 	if !strings.HasPrefix(HeldAnnotation, "internal.certinel.io/") || strings.HasPrefix(HeldAnnotation, annotations.Prefix) {

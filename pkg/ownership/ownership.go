@@ -85,8 +85,9 @@ func (f Feature) Owned(s *corev1.Secret) []string {
 // certinel wrote: somebody replaced it, so it is theirs now.
 func (f Feature) Replaced(s *corev1.Secret) []string {
 	var out []string
+	held := heldRecord(s)
 	for _, e := range entries(s) {
-		if d, ok := digestOf(s, e.key); ok && e.digest != "" && slices.Contains(f.Keys, e.key) && d != e.digest {
+		if d, ok := digestOf(s, held, e.key); ok && e.digest != "" && slices.Contains(f.Keys, e.key) && d != e.digest {
 			out = append(out, e.key)
 		}
 	}
@@ -251,14 +252,14 @@ func heldRecord(s *corev1.Secret) map[string]heldValue {
 	return out
 }
 
-// digestOf returns the Digest of the value of s under key, held or not, and
-// whether s has the key.
-func digestOf(s *corev1.Secret, key string) (string, bool) {
+// digestOf returns the Digest of the value of s under key, held (held is
+// heldRecord(s)) or not, and whether s has the key.
+func digestOf(s *corev1.Secret, held map[string]heldValue, key string) (string, bool) {
 	v, ok := s.Data[key]
 	if !ok {
 		return "", false
 	}
-	if h, held := heldRecord(s)[key]; held {
+	if h, isHeld := held[key]; isHeld {
 		return h.digest, true
 	}
 	return Digest(v), true
