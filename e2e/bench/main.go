@@ -48,6 +48,7 @@ func main() {
 	hostile := flag.Bool("hostile", false, "after the rest, one Secret whose truststore-sources name 100 Secrets of 900 KiB each: certinel's RSS before, while read, and 60 s after the Secret is deleted")
 	scenario := flag.String("scenario", "keystores", "keystores (the default report), routes (1000 Routes reading their TLS Secrets; with -inject 1000 ConfigMaps following a CA rotation), reload (1000 Deployments: one renewal timed to its rollout, then a renewal storm)")
 	inject := flag.Int("inject", 1000, "with -scenario routes: ConfigMaps reading one CA Secret, timed through a CA rotation (0: none)")
+	pairs := flag.Int("pairs", 5, "keystores scenario: certinel's cold start and the reference are timed this many times, alternately; the ratio is of their medians")
 	binary := flag.String("binary", "", "certinel binary to measure (default: built from this tree), e.g. one built from an older commit for a before/after figure")
 	out := flag.String("out", ".bench/report.txt", "where to write the report as well")
 	certinelFlags := flag.String("certinel-flags", "", "extra flags for certinel, space-separated (e.g. --pprof-bind-address=127.0.0.1:6060)")
@@ -61,7 +62,7 @@ func main() {
 		extraFlags = append(extraFlags, "--pprof-bind-address=127.0.0.1:6065")
 	}
 	opts := options{n: *n, unrelated: *unrelated, unrelatedTLS: *unrelatedTLS, unrelatedCAKiB: *unrelatedCAKiB,
-		quiet: *quiet, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary, scenario: *scenario, inject: *inject}
+		quiet: *quiet, pairs: *pairs, sharedPassword: *sharedPassword, hostile: *hostile, binary: *binary, scenario: *scenario, inject: *inject}
 	report, err := run(opts)
 	fmt.Print(report)
 	if err != nil {
@@ -147,7 +148,7 @@ type options struct {
 	quiet                                      time.Duration
 	sharedPassword, hostile                    bool
 	binary, scenario                           string
-	inject                                     int
+	inject, pairs                              int
 }
 
 // serveRoutesOnce lists Routes once and returns how long the API server took.
@@ -321,11 +322,11 @@ func run(o options) (string, error) {
 		}
 	}
 	cert.Stop()
-	// certinel's cold start is timed referenceRuns times, each right before
+	// certinel's cold start is timed o.pairs times, each right before
 	// one run of the reference, so that each pair meets the machine in the
 	// same state; the first is the one reported above.
-	colds := []coldStart{{took: converged.Sub(procStart), rss: rss}}
-	ref, err := medianOf(referenceRuns, func() (refRun, error) { return keystoreReference(ctx, c, n) }, func(int) error {
+	colds := []coldStart{{took: converged.Sub(procStart), rss: rss, cpu: cpu, server: server}}
+	ref, err := medianOf(max(o.pairs, 1), func() (refRun, error) { return keystoreReference(ctx, c, n) }, func(int) error {
 		cold, err := coldStartAgain(ctx, c, cert, n)
 		colds = append(colds, cold)
 		return err
@@ -335,22 +336,30 @@ func run(o options) (string, error) {
 	}
 	fmt.Fprintf(&r, "  reference: the API server alone took the same %d merge patches (certinel's keystore.jks, truststore.jks and bookkeeping annotations of app-0000-tls, with an optimistic lock) from 16 writers in %s, as seen by the watch that times certinel too\n",
 		n, ref)
-	var took, rssAll, ratios []string
+	var took, rssAll, ratios, cpus []string
+	var pairwise []float64
 	for i, cold := range colds {
 		took = append(took, cold.took.Round(time.Millisecond).String())
+		cpus = append(cpus, fmt.Sprintf("%.2f/%.2f s", cold.cpu, cold.server))
 		rssAll = append(rssAll, fmt.Sprintf("%.1f", cold.rss))
-		ratios = append(ratios, fmt.Sprintf("%.2fx", cold.took.Seconds()/ref.all[i].Seconds()))
+		pairwise = append(pairwise, cold.took.Seconds()/ref.all[i].Seconds())
+		ratios = append(ratios, fmt.Sprintf("%.2fx", pairwise[i]))
 	}
+	slices.Sort(pairwise)
 	median := slices.SortedFunc(slices.Values(colds), func(a, b coldStart) int { return cmp.Compare(a.took, b.took) })[len(colds)/2]
-	fmt.Fprintf(&r, "  certinel's %d cold starts, each right before one run of the reference: %s (RSS at convergence %s MiB); certinel's convergence was %.2fx the reference, median to median (target <= 1.3x); cold start to the reference after it: %s\n",
-		len(colds), strings.Join(took, ", "), strings.Join(rssAll, ", "), median.took.Seconds()/ref.took.Seconds(), strings.Join(ratios, ", "))
+	fmt.Fprintf(&r, "  certinel's %d cold starts, each right before one run of the reference: %s (RSS at convergence %s MiB); certinel's convergence was %.2fx the reference, median to median (target <= 1.3x); cold start to the reference after it: %s (median %.2fx)\n",
+		len(colds), strings.Join(took, ", "), strings.Join(rssAll, ", "), median.took.Seconds()/ref.took.Seconds(), strings.Join(ratios, ", "), pairwise[len(pairwise)/2])
+	fmt.Fprintf(&r, "  CPU of certinel / of kube-apiserver and etcd in each cold start: %s; the reference's writers (this process, with its watch): %s\n",
+		strings.Join(cpus, ", "), ref.writers())
 	return r.String(), nil
 }
 
 // coldStart is one cold start of certinel with n annotated Secrets.
 type coldStart struct {
-	took time.Duration // until all n held keystore.jks
-	rss  float64       // MiB at that moment
+	took   time.Duration // until all n held keystore.jks
+	rss    float64       // MiB at that moment
+	cpu    float64       // certinel's CPU seconds until then
+	server float64       // kube-apiserver's and etcd's CPU seconds meanwhile
 }
 
 // coldStartAgain makes the n annotated Secrets as they were before
@@ -369,7 +378,7 @@ func coldStartAgain(ctx context.Context, c client.Client, cert *framework.Certin
 	if err != nil {
 		return coldStart{}, err
 	}
-	start := time.Now()
+	start, server := time.Now(), serverCPU()
 	if err := cert.Start(ctx); err != nil {
 		return coldStart{}, err
 	}
@@ -379,7 +388,7 @@ func coldStartAgain(ctx context.Context, c client.Client, cert *framework.Certin
 		return coldStart{}, err
 	}
 	rss, _ := memory(cert.PID())
-	return coldStart{took: converged.Sub(start), rss: rss}, nil
+	return coldStart{took: converged.Sub(start), rss: rss, cpu: cpuSeconds(cert.PID()), server: serverCPU() - server}, nil
 }
 
 // referenceRuns is how often a scenario's reference is measured. On this
@@ -394,6 +403,16 @@ type reference struct {
 	returned      time.Duration // until the last write returned, in the median run
 	serverSeconds float64       // kube-apiserver and etcd CPU of the median run
 	all           []time.Duration
+	runs          []refRun // in the order measured
+}
+
+// writers is the CPU of the writers in each run, beside the server's.
+func (r reference) writers() string {
+	var all []string
+	for _, run := range r.runs {
+		all = append(all, fmt.Sprintf("%.2f/%.2f s", run.writers, run.server))
+	}
+	return strings.Join(all, ", ")
 }
 
 func (r reference) String() string {
@@ -409,6 +428,7 @@ func (r reference) String() string {
 type refRun struct {
 	took, returned time.Duration
 	server         float64
+	writers        float64 // CPU seconds of this process: the writers, and the watch that times them
 }
 
 // medianOf measures runs times and returns the median run. before, when
@@ -427,7 +447,7 @@ func medianOf(runs int, measure func() (refRun, error), before func(i int) error
 		}
 		done = append(done, d)
 	}
-	var ref reference
+	ref := reference{runs: slices.Clone(done)}
 	for _, d := range done {
 		ref.all = append(ref.all, d.took)
 	}
@@ -470,7 +490,7 @@ func keystoreReference(ctx context.Context, c client.Client, n int) (refRun, err
 	if err != nil {
 		return refRun{}, err
 	}
-	server, start := serverCPU(), time.Now()
+	server, self, start := serverCPU(), cpuSeconds(os.Getpid()), time.Now()
 	returned, err := parallel(n, 16, func(i int) error {
 		base := refs[i].DeepCopy()
 		for k, v := range data {
@@ -488,7 +508,7 @@ func keystoreReference(ctx context.Context, c client.Client, n int) (refRun, err
 	if err != nil {
 		return refRun{}, err
 	}
-	run := refRun{took: seen.Sub(start), returned: returned, server: serverCPU() - server}
+	run := refRun{took: seen.Sub(start), returned: returned, server: serverCPU() - server, writers: cpuSeconds(os.Getpid()) - self}
 	_, err = parallel(n, 16, func(i int) error { return c.Delete(ctx, refs[i]) })
 	return run, err
 }
