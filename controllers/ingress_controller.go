@@ -220,7 +220,7 @@ func (r *IngressReconciler) mirror(ctx context.Context, ing *networkingv1.Ingres
 	case cur.Annotations[annotations.MirrorFingerprint] == fp:
 		return name, nil
 	default:
-		base := cur.DeepCopy()
+		base := patchBase(&cur)
 		if isTrimmed(&cur) {
 			// The cache holds the mirror without its data: the patch sets
 			// every key and removes a ca.crt the source no longer has.
