@@ -31,9 +31,8 @@ const managedByLabel, managedBy = "app.kubernetes.io/managed-by", "certinel"
 
 // Event reasons of the keystore controller besides the badinput reasons.
 const (
-	ReasonKeystoresUpdated  = "KeystoresUpdated"
-	ReasonKeystoresRemoved  = "KeystoresRemoved"
-	ReasonPlaintextPassword = "PlaintextPassword"
+	ReasonKeystoresUpdated = "KeystoresUpdated"
+	ReasonKeystoresRemoved = "KeystoresRemoved"
 )
 
 // KeystoreReconciler writes Java keystores, truststores and certificate
@@ -346,7 +345,7 @@ func (r *KeystoreReconciler) wrote(ctx context.Context, src, out *corev1.Secret,
 	}
 	r.event(src, corev1.EventTypeNormal, ReasonKeystoresUpdated, "Write", msg)
 	if spec.Password.HasLiteral && len(spec.Formats) > 0 && r.firstPlaintextWarning(src) {
-		r.event(src, corev1.EventTypeWarning, ReasonPlaintextPassword, "Write",
+		r.event(src, corev1.EventTypeWarning, badinput.PlaintextPassword, "Write",
 			fmt.Sprintf("the store password is in clear in annotation %s; put it in a Secret and use %s", annotations.PasswordKey(src.Annotations), annotations.KeystorePasswordSecret))
 	}
 	logf.FromContext(ctx).Info("wrote keystores", "output", out.Name, "keys", keys)

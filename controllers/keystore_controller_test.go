@@ -239,7 +239,7 @@ func TestReconcilePassword(t *testing.T) {
 		"literal, trimmed like every value": {
 			ann:        map[string]string{annotations.KeystorePassword: " lit pw "},
 			want:       "lit pw",
-			wantEvents: []string{"Normal " + ReasonKeystoresUpdated, "Warning " + ReasonPlaintextPassword},
+			wantEvents: []string{"Normal " + ReasonKeystoresUpdated, "Warning " + badinput.PlaintextPassword},
 		},
 		"default": {
 			want:       "changeit",
@@ -282,7 +282,7 @@ func TestReconcilePlaintextPasswordWarnedOnce(t *testing.T) {
 	tls := newTLS(t, "app")
 	e := newTestEnv(t, tlsSecret(srcName, tls, map[string]string{annotations.Keystores: "jks", annotations.KeystorePassword: "first"}))
 	e.reconcile(srcName)
-	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated, "Warning "+ReasonPlaintextPassword)
+	requireEvents(t, e.takeEvents(), "Normal "+ReasonKeystoresUpdated, "Warning "+badinput.PlaintextPassword)
 
 	e.update(srcName, func(s *corev1.Secret) { s.Annotations[annotations.KeystorePassword] = "second" })
 	e.reconcile(srcName)

@@ -113,6 +113,9 @@ const (
 	// DataKeyReleased: a data key certinel wrote was replaced by somebody
 	// else; certinel left it and no longer manages it.
 	DataKeyReleased = "DataKeyReleased"
+	// PlaintextPassword: a store password given in clear in an annotation;
+	// the stores are written all the same.
+	PlaintextPassword = "PlaintextPassword"
 )
 
 // Reasons of CA injection.

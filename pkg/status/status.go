@@ -96,7 +96,7 @@ const (
 var advisory = []string{
 	badinput.CertificateHostMismatch,
 	badinput.DataKeyReleased,
-	"PlaintextPassword",
+	badinput.PlaintextPassword,
 	expiry.ReasonExpiringSoon,
 	expiry.ReasonExpired,
 	badinput.CompatKeyIgnored, // a certinel key won: the outputs are right
