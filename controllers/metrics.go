@@ -13,6 +13,10 @@ var (
 		Name: "certinel_invalid_input_total",
 		Help: "Reconciles that stopped on bad user input, by controller and Event reason.",
 	}, []string{"controller", "reason"})
+	warnings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "certinel_warnings_total",
+		Help: "Warning Events certinel gave, by reason: bad input, and the Warnings given beside a write or about a certificate's dates.",
+	}, []string{"reason"})
 	writes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certinel_writes_total",
 		Help: "Objects certinel created, patched or deleted, by controller and verb; only writes that succeeded.",
@@ -43,7 +47,7 @@ var (
 // collectors are certinel's own metrics, registered together: a new metric
 // goes here, so that MetricNames (which the tests of the Helm chart's
 // PrometheusRule and Grafana dashboard read) names it too.
-var collectors = []prometheus.Collector{invalidInputs, writes, writeFailures, sourcesHeld, rollouts, eventsDropped,
+var collectors = []prometheus.Collector{invalidInputs, warnings, writes, writeFailures, sourcesHeld, rollouts, eventsDropped,
 	certificateValidity, certificateReadErrors}
 
 func init() {

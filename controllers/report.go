@@ -27,8 +27,12 @@ func reportInvalid(ctx context.Context, rec events.EventRecorder, controller str
 	return ctrl.Result{}, nil
 }
 
-// emit records an Event on obj, cut to the note length the API server takes.
+// emit records an Event on obj, cut to the note length the API server
+// takes, and counts a Warning in certinel_warnings_total.
 func emit(rec events.EventRecorder, obj runtime.Object, eventType, reason, action, note string) {
+	if eventType == corev1.EventTypeWarning {
+		warnings.WithLabelValues(reason).Inc()
+	}
 	if rec != nil {
 		rec.Eventf(obj, nil, eventType, reason, action, "%s", badinput.Truncate(note))
 	}

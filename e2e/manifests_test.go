@@ -585,7 +585,8 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 		for _, n := range []string{
 			"certinel_certificate_not_after_timestamp_seconds", // expiry timeline
 			"certinel_writes_total", "certinel_rollouts_total", // writes and rollouts
-			"certinel_invalid_input_total",                     // Warnings by reason
+			"certinel_warnings_total",                          // Warnings by reason
+			"certinel_invalid_input_total",                     // bad input by controller
 			"controller_runtime_reconcile_errors_total",        // reconcile errors
 			"controller_runtime_reconcile_time_seconds_bucket", // latency
 		} {
