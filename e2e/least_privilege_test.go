@@ -289,6 +289,8 @@ func TestLeastPrivilegeChartRBAC(t *testing.T) {
 		{"get", "leases", "-n", "kube-system"},                   // leader election in its namespace only
 		{"update", "leases/other-lease", "-n", id.release},       // and only its own Lease
 		{"delete", "validatingwebhookconfigurations"},            // injection patches
+		{"get", "deployments.apps", "-n", "default"},             // reconciled kinds are read from the cache: list and watch
+		{"get", "validatingwebhookconfigurations"},               // the same for cluster-scoped ones
 		{"escalate", "clusterroles.rbac.authorization.k8s.io"},   // no RBAC at all
 		{"create", "serviceaccounts/token", "-n", "kube-system"}, // no tokens
 	} {

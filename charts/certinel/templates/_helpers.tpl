@@ -127,7 +127,7 @@ when watchNamespaces is set. The ClusterRole of config/rbac/role.yaml is
 # fields certinel manages. Only with routes.enabled (--routes).
 - apiGroups: ["route.openshift.io"]
   resources: ["routes"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 # certinel: OpenShift lets only those allowed to create or update
 # routes/custom-host set a Route's certificate, key and CA fields.
 - apiGroups: ["route.openshift.io"]
@@ -139,13 +139,13 @@ when watchNamespaces is set. The ClusterRole of config/rbac/role.yaml is
 # that allows it is created, updated and deleted with the Secret rules above.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 # certinel: reload (certinel.io/reload*): watch workloads (the cache keeps
 # no pod template of those without a certinel annotation) and patch the
 # config-hash annotations of their metadata and pod template.
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 # certinel: Normal/Warning Events on annotated Secrets (KeystoresUpdated,
 # bad input); the manager's recorder writes events.k8s.io/v1 Events.
 - apiGroups: ["events.k8s.io"]
@@ -165,13 +165,13 @@ objects with --namespaces, and waits for Routes with discovery alone).
 # certinel when Routes become served. Not used with --namespaces.
 - apiGroups: ["admissionregistration.k8s.io"]
   resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["apiregistration.k8s.io"]
   resources: ["apiservices"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 {{- end }}
 
 {{/*
