@@ -342,7 +342,7 @@ func run(o options) (string, error) {
 		took = append(took, cold.took.Round(time.Millisecond).String())
 		cpus = append(cpus, fmt.Sprintf("%.2f/%.2f s", cold.cpu, cold.server))
 		rssAll = append(rssAll, fmt.Sprintf("%.1f", cold.rss))
-		pairwise = append(pairwise, cold.took.Seconds()/ref.all[i].Seconds())
+		pairwise = append(pairwise, cold.took.Seconds()/ref.runs[i].took.Seconds())
 		ratios = append(ratios, fmt.Sprintf("%.2fx", pairwise[i]))
 	}
 	slices.Sort(pairwise)
@@ -402,8 +402,7 @@ type reference struct {
 	took          time.Duration // until the observer saw the last write
 	returned      time.Duration // until the last write returned, in the median run
 	serverSeconds float64       // kube-apiserver and etcd CPU of the median run
-	all           []time.Duration
-	runs          []refRun // in the order measured
+	runs          []refRun      // in the order measured
 }
 
 // writers is the CPU of the writers in each run, beside the server's.
@@ -417,8 +416,8 @@ func (r reference) writers() string {
 
 func (r reference) String() string {
 	var all []string
-	for _, d := range r.all {
-		all = append(all, d.Round(time.Millisecond).String())
+	for _, run := range r.runs {
+		all = append(all, run.took.Round(time.Millisecond).String())
 	}
 	return fmt.Sprintf("%s (median of %s; the last write returned after %s; kube-apiserver and etcd CPU %.2f s)",
 		r.took.Round(time.Millisecond), strings.Join(all, ", "), r.returned.Round(time.Millisecond), r.serverSeconds)
@@ -448,9 +447,6 @@ func medianOf(runs int, measure func() (refRun, error), before func(i int) error
 		done = append(done, d)
 	}
 	ref := reference{runs: slices.Clone(done)}
-	for _, d := range done {
-		ref.all = append(ref.all, d.took)
-	}
 	slices.SortFunc(done, func(a, b refRun) int { return cmp.Compare(a.took, b.took) })
 	mid := done[len(done)/2]
 	ref.took, ref.returned, ref.serverSeconds = mid.took, mid.returned, mid.server
