@@ -2,15 +2,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
-	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certinel/certinel/e2e/framework"
 	"github.com/certinel/certinel/pkg/testutil"
@@ -37,18 +30,7 @@ func TestSamples(t *testing.T) {
 	}
 
 	// Placeholder data: a Warning that says what to fix, nothing written.
-	testutil.Eventually(t, 30*time.Second, func() string {
-		evs, err := eventsOn(ns, "my-tls")
-		if err != nil {
-			return err.Error()
-		}
-		for _, e := range evs {
-			if e.Type == corev1.EventTypeWarning && slices.Contains([]string{"MalformedPEM", "NoCertificate"}, e.Reason) {
-				return ""
-			}
-		}
-		return "no Warning about the placeholder tls.crt on Secret my-tls"
-	})
+	waitForEvent(t, ns, "my-tls", "NoCertificate")
 	if s := getSecret(t, ns, "my-tls"); len(s.Data) != 2 {
 		t.Errorf("certinel wrote into the placeholder Secret: %v", yet(s))
 	}
@@ -69,15 +51,6 @@ func TestSamples(t *testing.T) {
 		runCmd(t, "openssl", "pkcs12", "-in", testutil.WriteFile(t, "keystore.p12", s.Data["keystore.p12"]), "-passin", "pass:"+pw, "-nokeys", "-info"),
 		"BEGIN CERTIFICATE")
 
-	testutil.Eventually(t, 30*time.Second, func() string {
-		var ing networkingv1.Ingress
-		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "my-app"}, &ing); err != nil {
-			return err.Error()
-		}
-		if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "my-tls" || !slices.Contains(ing.Spec.TLS[0].Hosts, "my-app.example.com") {
-			return fmt.Sprintf("the sample Ingress has spec.tls %+v", ing.Spec.TLS)
-		}
-		return ""
-	})
+	waitIngressTLS(t, ns, "my-app", map[string][]string{"my-tls": {"my-app.example.com"}})
 	waitForEvent(t, ns, "my-app", "RolloutTriggered")
 }
